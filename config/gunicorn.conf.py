@@ -1,0 +1,19 @@
+"""gunicorn settings. `make run` uses one worker with threads (the in-process cache is per
+process); production on Redis can raise WORKERS freely. Override with GUNICORN_* or -c."""
+import os
+
+bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WORKERS", "1"))
+threads = int(os.environ.get("THREADS", "8"))
+worker_class = "gthread"
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+max_requests = int(os.environ.get("MAX_REQUESTS", "0"))
+max_requests_jitter = 100
+accesslog = "-"
+# %(U)s is the path without the query string: launch tokens travel as ?lt= and must not be logged.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(D)sus rid=%({x-request-id}o)s'
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info")
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -1,0 +1,64 @@
+"""The partnerships worksheet LTI 1.3 tool."""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping
+
+from flask import Flask
+
+from . import config as settings
+from .extensions import cache, db, migrate
+from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings, extensions, routes, CLI. No I/O beyond reading settings."""
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or None
+    app = Flask(
+        __name__, instance_path=instance_path, instance_relative_config=True,
+        template_folder=str(TEMPLATES_DIR), static_folder=str(STATIC_DIR),
+    )
+    app.config.update(settings.load(app.instance_path, test_config))
+    register_extensions(app)
+    register_proxy(app)
+    register_blueprints(app)
+    register_hooks(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+    cache.init_app(app, config=app.config["CACHE_CONFIG"])
+
+
+def register_proxy(app: Flask) -> None:
+    if app.config["BEHIND_PROXY"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .views import health, instructor, learner, lti
+
+    for module in (lti, learner, instructor, health):
+        app.register_blueprint(module.bp)
+    if app.config["DEV_LMS"]:
+        from . import devlms
+
+        devlms.init_app(app)
+
+
+def register_hooks(app: Flask) -> None:
+    from .views import errors
+
+    errors.init_app(app)
+
+
+def register_cli(app: Flask) -> None:
+    from . import cli
+
+    cli.init_app(app)

@@ -1,0 +1,303 @@
+"""OIDC login and launch validation, extending pylti1p3's Flask classes.
+
+pylti1p3 checks the state cookie, the nonce's existence, the registration, the
+signature (without audience or clock leeway) and the message shape. We tighten it:
+RS256 only, audience and azp, leeway for clock skew, the nonce bound to the login
+that issued it and used once, the id_token used once, the JWKS refetched once on an
+unknown kid, and every failure raised as a LaunchError with a code a person can act on.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import requests
+from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from pylti1p3.exception import LtiException
+
+from . import state as launch_state
+from .errors import LaunchError
+from .state import SharedCacheStorage
+from .tool_conf import DbToolConf
+
+LTI = "https://purl.imsglobal.org/spec/lti/claim/"
+KNOWN_MESSAGES = {"LtiResourceLinkRequest", "LtiDeepLinkingRequest"}
+ADMIN_ROLES = {
+    "http://purl.imsglobal.org/vocab/lis/v2/system/person#Administrator",
+    "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator",
+}
+USER_AGENT = "lti-tool/0.1 (+partnerships worksheet)"
+
+
+class ToolOIDCLogin(FlaskOIDCLogin):
+    """Login initiation that remembers, per state, the nonce and the platform it was issued for."""
+
+    def __init__(self, tool_conf: DbToolConf, state_ttl: int):
+        super().__init__(FlaskRequest(), tool_conf)
+        self.set_launch_data_storage(SharedCacheStorage())
+        self.set_launch_data_lifetime(state_ttl)
+        self._state_ttl = state_ttl
+
+    def validate_oidc_login(self):
+        for param in ("iss", "login_hint"):
+            if not self._get_request_param(param):
+                raise LaunchError("bad_login", f"the login request has no {param}")
+        try:
+            return super().validate_oidc_login()
+        except Exception as exc:  # pylti1p3 raises OIDCException("Could not find registration details")
+            iss, client_id = self._get_request_param("iss"), self._get_request_param("client_id") or ""
+            raise LaunchError("unknown_platform", f"issuer {iss!r}, client id {client_id!r}") from exc
+
+    def _prepare_redirect_url(self, launch_url: str) -> str:
+        url = super()._prepare_redirect_url(launch_url)
+        query = parse_qs(urlsplit(url).query)
+        launch_state.save_state(
+            query["state"][0],
+            {
+                "nonce": query["nonce"][0],
+                "iss": self._registration.get_issuer(),
+                "client_id": self._registration.get_client_id(),
+                "issued_at": int(time.time()),
+            },
+            self._state_ttl,
+        )
+        return url
+
+
+class ToolMessageLaunch(FlaskMessageLaunch):
+    """A resource link or deep linking launch, validated strictly (see module docstring)."""
+
+    def __init__(self, tool_conf: DbToolConf, *, leeway: int, jwks_ttl: int, timeout: float):
+        session = requests.Session()
+        session.headers["User-Agent"] = USER_AGENT
+        super().__init__(FlaskRequest(), tool_conf, launch_data_storage=SharedCacheStorage(), requests_session=session)
+        self._leeway, self._jwks_ttl, self._timeout = leeway, jwks_ttl, timeout
+        self._login_state: dict[str, Any] = {}
+
+    # -- the order of checks: cheap and trust-free first, the nonce is spent last --
+    def validate(self) -> "ToolMessageLaunch":
+        if self._restored:
+            raise LaunchError("malformed_token", "a restored launch can't be validated")
+        self._validated = True
+        try:
+            self.check_platform_error()
+            self.validate_jwt_format()
+            self.check_not_replayed()
+            self.validate_state()
+            self.validate_registration()
+            self.validate_jwt_signature()
+            self.validate_deployment()
+            self.validate_message()
+            self.validate_nonce()
+            self.save_launch_data()
+        except LaunchError:
+            self._validated = False
+            raise
+        except LtiException as exc:
+            self._validated = False
+            raise LaunchError("missing_claim", str(exc)) from exc
+        return self
+
+    def check_platform_error(self) -> None:
+        error = self._get_request_param("error")
+        if error:
+            description = self._get_request_param("error_description") or ""
+            raise LaunchError("platform_error", f"{error}: {description}".strip(": "))
+
+    def validate_jwt_format(self) -> "ToolMessageLaunch":
+        if not self._get_request_param("id_token"):
+            raise LaunchError("missing_id_token", "the launch request has no id_token")
+        try:
+            super().validate_jwt_format()
+        except LtiException as exc:
+            raise LaunchError("malformed_token", str(exc)) from exc
+        if not isinstance(self._jwt.get("header"), dict) or not isinstance(self._jwt.get("body"), dict):
+            raise LaunchError("malformed_token", "the id_token header or body is not a JSON object")
+        return self
+
+    def check_not_replayed(self) -> None:
+        if launch_state.was_used("id-token", self._get_id_token_hash()):
+            raise LaunchError("replayed", "this id_token was already accepted")
+
+    def _get_id_token_hash(self) -> str:
+        if not self._id_token_hash:
+            self._id_token_hash = hashlib.sha256(self._get_id_token().encode("utf-8")).hexdigest()
+        return self._id_token_hash
+
+    def validate_state(self) -> "ToolMessageLaunch":
+        state = self._get_request_param("state")
+        if not state:
+            raise LaunchError("missing_state", "the launch request has no state")
+        saved = launch_state.load_state(state)
+        cookie = self._cookie_service.get_cookie(state)
+        if saved is None:
+            raise LaunchError("state_mismatch", "the state is unknown, expired or already used")
+        if cookie != state:
+            raise LaunchError("state_mismatch", "the state cookie of this browser does not match")
+        self._login_state = saved
+        return self
+
+    def get_client_id(self) -> str:
+        """azp when present; else the single audience. A list of audiences needs azp."""
+        body = self._jwt.get("body", {})
+        aud, azp = body.get("aud"), body.get("azp")
+        if isinstance(aud, str):
+            auds = [aud]
+        elif isinstance(aud, list) and all(isinstance(a, str) for a in aud):
+            auds = aud
+        else:
+            raise LaunchError("missing_claim", "the id_token has no aud")
+        if azp is not None:
+            if azp not in auds:
+                raise LaunchError("wrong_audience", "azp is not one of the audiences")
+            return azp
+        if len(auds) != 1:
+            raise LaunchError("wrong_audience", "several audiences and no azp")
+        return auds[0]
+
+    def get_iss(self) -> str:
+        iss = self._jwt.get("body", {}).get("iss")
+        if not iss or not isinstance(iss, str):
+            raise LaunchError("missing_claim", "the id_token has no iss")
+        return iss
+
+    def validate_registration(self) -> "ToolMessageLaunch":
+        iss, client_id = self.get_iss(), self.get_client_id()
+        if iss != self._login_state.get("iss"):
+            raise LaunchError("wrong_issuer", f"login was for {self._login_state.get('iss')!r}, token from {iss!r}")
+        if client_id != self._login_state.get("client_id"):
+            raise LaunchError("wrong_audience", f"login was for client {self._login_state.get('client_id')!r}, token for {client_id!r}")
+        self._registration = self._tool_config.find_registration_by_params(iss, client_id)
+        if self._registration is None:
+            raise LaunchError("unknown_platform", f"issuer {iss!r}, client id {client_id!r}")
+        return self
+
+    def validate_jwt_signature(self) -> "ToolMessageLaunch":
+        alg = self._jwt["header"].get("alg")
+        if alg != "RS256":
+            raise LaunchError("unsupported_alg", f"alg {alg!r}")
+        public_key, _ = self.get_public_key()
+        try:
+            jwt.decode(
+                self._get_id_token(),
+                public_key,
+                algorithms=["RS256"],
+                audience=self.get_client_id(),
+                issuer=self.get_iss(),
+                leeway=self._leeway,
+                options={"require": ["exp", "iat", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise LaunchError("expired", str(exc)) from exc
+        except jwt.ImmatureSignatureError as exc:
+            raise LaunchError("not_yet_valid", str(exc)) from exc
+        except jwt.InvalidAudienceError as exc:
+            raise LaunchError("wrong_audience", str(exc)) from exc
+        except jwt.InvalidIssuerError as exc:
+            raise LaunchError("wrong_issuer", str(exc)) from exc
+        except jwt.MissingRequiredClaimError as exc:
+            raise LaunchError("missing_claim", str(exc)) from exc
+        except jwt.InvalidTokenError as exc:
+            raise LaunchError("bad_signature", str(exc)) from exc
+        return self
+
+    def get_public_key(self):
+        """The key named by the token's kid; on an unknown kid the JWKS is fetched again once."""
+        kid = self._jwt["header"].get("kid")
+        if not kid:
+            raise LaunchError("unknown_kid", "the id_token header has no kid")
+        url = self._registration.get_key_set_url()
+        for force in (False, True):
+            self._registration.set_key_set(self._fetch_key_set(url, force))
+            try:
+                return super().get_public_key()
+            except LtiException:
+                continue
+        raise LaunchError("unknown_kid", f"kid {kid!r} is not in {url}")
+
+    def _fetch_key_set(self, url: str, force: bool) -> dict:
+        key_set = None if force else launch_state.jwks_get(url)
+        if key_set is not None:
+            return key_set
+        try:
+            resp = self._requests_session.get(url, timeout=self._timeout)
+            resp.raise_for_status()
+            key_set = resp.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise LaunchError("jwks_unavailable", f"{url}: {exc}") from exc
+        if not isinstance(key_set, dict) or not isinstance(key_set.get("keys"), list):
+            raise LaunchError("jwks_unavailable", f"{url} did not return a JWKS")
+        launch_state.jwks_put(url, key_set, self._jwks_ttl)
+        return key_set
+
+    def validate_deployment(self) -> "ToolMessageLaunch":
+        deployment_id = self._jwt["body"].get(LTI + "deployment_id")
+        if not deployment_id or not isinstance(deployment_id, str):
+            raise LaunchError("missing_claim", "the id_token has no deployment_id")
+        iss, client_id = self.get_iss(), self.get_client_id()
+        if self._tool_config.find_deployment_by_params(iss, deployment_id, client_id) is None:
+            self._tool_config.record_pending_deployment(iss, client_id, deployment_id)
+            raise LaunchError(
+                "unknown_deployment", f"deployment {deployment_id!r}",
+                issuer=iss, client_id=client_id, deployment_id=deployment_id,
+            )
+        return self
+
+    def validate_message(self) -> "ToolMessageLaunch":
+        body = self._jwt["body"]
+        if body.get(LTI + "version") != "1.3.0":
+            raise LaunchError("wrong_version", f"version {body.get(LTI + 'version')!r}")
+        if not body.get("sub") or not isinstance(body.get("sub"), str):
+            raise LaunchError("missing_sub", "the id_token has no sub")
+        if body.get(LTI + "message_type") not in KNOWN_MESSAGES:
+            raise LaunchError("unsupported_message", f"message type {body.get(LTI + 'message_type')!r}")
+        if not isinstance(body.get(LTI + "roles"), list):
+            raise LaunchError("missing_claim", "the id_token has no roles claim")
+        try:
+            return super().validate_message()
+        except LtiException as exc:
+            raise LaunchError("missing_claim", str(exc)) from exc
+
+    def validate_nonce(self) -> "ToolMessageLaunch":
+        nonce = self._jwt["body"].get("nonce")
+        if not nonce or not isinstance(nonce, str):
+            raise LaunchError("missing_claim", "the id_token has no nonce")
+        if launch_state.was_used("nonce", nonce):
+            raise LaunchError("replayed", "this nonce was already used")
+        if nonce != self._login_state.get("nonce"):
+            raise LaunchError("nonce_mismatch", "the nonce is not the one issued at login")
+        return self
+
+    def save_launch_data(self) -> "ToolMessageLaunch":
+        """Spend the state, the nonce and the token; later requests carry our own launch token."""
+        body = self._jwt["body"]
+        ttl = max(int(body.get("exp", 0)) - int(time.time()), 0) + self._leeway + 3600
+        if not launch_state.mark_used("nonce", body["nonce"], ttl) or not launch_state.mark_used(
+            "id-token", self._get_id_token_hash(), ttl
+        ):
+            raise LaunchError("replayed", "this launch was accepted concurrently")
+        launch_state.consume_state(self._get_request_param("state"))
+        return self
+
+    @property
+    def claims(self) -> dict[str, Any]:
+        return self._jwt["body"]
+
+    @property
+    def state(self) -> str:
+        return self._get_request_param("state")
+
+    def role_kind(self) -> str:
+        """'instructor' for instructors, teaching assistants and administrators, else 'learner'."""
+        roles = self.claims.get(LTI + "roles") or []
+        admin = any(r in ADMIN_ROLES for r in roles)
+        if self.check_teacher_access() or self.check_teaching_assistant_access() or admin:
+            return "instructor"
+        return "learner"
+
+    def platform_identity(self) -> tuple[str, str, str]:
+        return self.get_iss(), self.get_client_id(), self.claims[LTI + "deployment_id"]
+

@@ -1,0 +1,72 @@
+"""The signed, short-lived token that identifies a launch on later requests.
+
+It travels in the page (forms and an X-Launch-Token header), never in a cookie,
+so it works inside an LMS frame whose third-party cookies are blocked. CSRF tokens
+are derived from its random session id, so a form is only valid for its launch.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import asdict, dataclass
+from typing import Optional
+
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+SALT = "lti-tool.launch-token.v1"
+
+
+@dataclass(frozen=True)
+class LaunchIdentity:
+    """Who launched what: every id a request is scoped to."""
+
+    sid: str
+    platform_id: int
+    deployment_pk: int
+    course_id: int
+    activity_id: int
+    person_id: int
+    role: str
+    locale: str = "en"
+
+    @classmethod
+    def new(cls, **fields) -> "LaunchIdentity":
+        return cls(sid=secrets.token_urlsafe(16), **fields)
+
+
+class TokenExpired(Exception):
+    pass
+
+
+class TokenInvalid(Exception):
+    pass
+
+
+def _serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=SALT)
+
+
+def issue(identity: LaunchIdentity, secret_key: str) -> str:
+    return _serializer(secret_key).dumps(asdict(identity))
+
+
+def read(token: Optional[str], secret_key: str, max_age: int) -> LaunchIdentity:
+    """The identity in a token; TokenExpired or TokenInvalid otherwise."""
+    if not token:
+        raise TokenInvalid("no launch token")
+    try:
+        data = _serializer(secret_key).loads(token, max_age=max_age)
+        return LaunchIdentity(**data)
+    except SignatureExpired as exc:
+        raise TokenExpired(str(exc)) from exc
+    except (BadSignature, TypeError, ValueError) as exc:
+        raise TokenInvalid(str(exc)) from exc
+
+
+def csrf_token(identity: LaunchIdentity, secret_key: str) -> str:
+    return hmac.new(secret_key.encode(), f"csrf:{identity.sid}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_valid(identity: LaunchIdentity, secret_key: str, candidate: Optional[str]) -> bool:
+    return bool(candidate) and hmac.compare_digest(csrf_token(identity, secret_key), candidate)

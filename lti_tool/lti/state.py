@@ -1,0 +1,53 @@
+"""Launch state (OIDC state, nonce, launch data, platform JWKS) in the shared Flask-Caching cache."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from pylti1p3.contrib.flask import FlaskCacheDataStorage
+
+from ..extensions import cache
+
+
+class SharedCacheStorage(FlaskCacheDataStorage):
+    """pylti1p3's cache storage without its per-browser session cookie: that cookie is
+    third-party inside the LMS frame and often blocked. State is bound to the browser by
+    the state cookie and to the login by the nonce kept with it (see launch.py)."""
+
+    def __init__(self) -> None:
+        super().__init__(cache)
+
+    def get_session_cookie_name(self) -> Optional[str]:
+        return None
+
+
+def state_key(state: str) -> str:
+    return f"lti1p3-oidc-state-{state}"
+
+
+def save_state(state: str, data: dict[str, Any], ttl: int) -> None:
+    cache.set(state_key(state), data, timeout=ttl)
+
+
+def load_state(state: str) -> Optional[dict[str, Any]]:
+    return cache.get(state_key(state))
+
+
+def consume_state(state: str) -> None:
+    cache.delete(state_key(state))
+
+
+def mark_used(kind: str, value: str, ttl: int) -> bool:
+    """Record a one-time value (a nonce, an id_token hash); False when it was used before."""
+    return bool(cache.add(f"lti1p3-used-{kind}-{value}", 1, timeout=ttl))
+
+
+def was_used(kind: str, value: str) -> bool:
+    return cache.get(f"lti1p3-used-{kind}-{value}") is not None
+
+
+def jwks_get(url: str) -> Optional[dict]:
+    return cache.get(f"lti1p3-jwks-{url}")
+
+
+def jwks_put(url: str, key_set: dict, ttl: int) -> None:
+    cache.set(f"lti1p3-jwks-{url}", key_set, timeout=ttl)

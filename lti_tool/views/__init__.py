@@ -1,0 +1,1 @@
+"""HTTP routes. Views stay thin: they call services and render templates."""

@@ -1,0 +1,66 @@
+"""Who is asking: the launch token on every request after a launch, and CSRF on every write."""
+from __future__ import annotations
+
+from functools import wraps
+from typing import Callable
+
+from flask import abort, current_app, g, request
+
+from .. import launches
+from ..lti import launch_token
+
+HEADER = "X-Launch-Token"
+CSRF_HEADER = "X-CSRF-Token"
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# Writes that carry their own proof: the LMS's signed form posts and the practice LMS.
+CSRF_EXEMPT_ENDPOINTS = {"lti.login", "lti.launch"}
+
+
+def token_from_request() -> str | None:
+    return request.headers.get(HEADER) or request.form.get("launch_token") or request.args.get("lt")
+
+
+def launch_required(role: str | None = None) -> Callable:
+    """Load the launch identity into g.launch (401 without a valid token, 403 for the wrong role)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            identity = _identity_or_abort()
+            if role is not None and identity.role != role:
+                abort(403, description="This page is for instructors of the course.")
+            try:
+                g.rows = launches.load_identity_rows(identity)
+            except LookupError:
+                abort(401, description="Your launch is no longer valid. Open the activity again from your course.")
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def _identity_or_abort() -> launch_token.LaunchIdentity:
+    config = current_app.config
+    try:
+        identity = launch_token.read(token_from_request(), config["SECRET_KEY"], config["LAUNCH_TOKEN_MAX_AGE"])
+    except launch_token.TokenExpired:
+        abort(401, description="Your session in this activity has expired. Open the activity again from your course.")
+    except launch_token.TokenInvalid:
+        abort(401, description="This page must be opened from your course in the LMS.")
+    g.launch = identity
+    g.launch_token = launch_token.issue(identity, config["SECRET_KEY"])
+    g.csrf_token = launch_token.csrf_token(identity, config["SECRET_KEY"])
+    return identity
+
+
+def enforce_csrf() -> None:
+    """before_request: every write must carry the CSRF token bound to its launch token."""
+    if request.method not in WRITE_METHODS:
+        return
+    if request.endpoint is None or request.endpoint in CSRF_EXEMPT_ENDPOINTS or (request.blueprint or "").startswith("devlms"):
+        return
+    identity = _identity_or_abort()
+    candidate = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")
+    if not launch_token.csrf_valid(identity, current_app.config["SECRET_KEY"], candidate):
+        abort(400, description="This form has expired or did not come from this activity. Reload the page and try again.")

@@ -1,0 +1,32 @@
+"""GET /healthz answers 200 only when the database and the cache both answer."""
+from __future__ import annotations
+
+import requests
+
+from lti_tool import create_app
+from tests.servers import free_port
+
+
+def test_healthz_ok_over_http(tool):
+    response = requests.get(tool.base_url + "/healthz", timeout=5)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "checks": {"database": True, "cache": True}}
+
+
+def _client(tmp_path, **overrides):
+    config = {"INSTANCE_PATH": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'h.sqlite3'}", "SECRET_KEY": "x" * 32}
+    config.update(overrides)
+    return create_app(config).test_client()
+
+
+def test_healthz_503_when_database_is_down(tmp_path):
+    dead = f"postgresql://postgres@127.0.0.1:{free_port()}/nothing?connect_timeout=1"
+    response = _client(tmp_path, DATABASE_URL=dead).get("/healthz")
+    assert response.status_code == 503
+    assert response.json["checks"] == {"database": False, "cache": True}
+
+
+def test_healthz_503_when_cache_is_down(tmp_path):
+    response = _client(tmp_path, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0").get("/healthz")
+    assert response.status_code == 503
+    assert response.json["checks"] == {"database": True, "cache": False}
