@@ -1,0 +1,47 @@
+"""The practice LMS: a real LTI 1.3 platform served under /dev/lms, for development and tests.
+
+It imports nothing from the rest of lti_tool and talks to the tool only over HTTP, through the
+tool's public URLs (TOOL_BASE_URL + /lti/login, /lti/launch, /.well-known/jwks.json).
+
+Config read from app.config (defaults when absent):
+  TOOL_BASE_URL          http://127.0.0.1:5000
+  DEVLMS_BASE_URL        TOOL_BASE_URL + "/dev/lms" (issuer in Moodle mode; base of every LMS URL)
+  DEVLMS_DB_PATH         <instance_path>/devlms.sqlite3
+  DEVLMS_DEPLOYMENT_ID   "1"
+
+URLs under /dev/lms:
+  GET  /                                   course page (mode, login method, storage offer; tool in an iframe)
+  GET  /launch?person=&link=&mode=&method=[&storage=][&message=deeplink]   login initiation form #autosubmit
+  GET, POST /auth                          OIDC authorization endpoint
+  GET  /jwks.json                          the LMS's public key
+  POST /token                              OAuth2 client_credentials with a JWT client assertion
+  GET, POST /courses/<cid>/lineitems       AGS line items (Moodle URLs carry ?type_id=<deployment id>)
+  GET, PUT, DELETE /courses/<cid>/lineitems/<id>[/lineitem]
+  POST /courses/<cid>/lineitems/<id>[/lineitem]/scores
+  GET  /courses/<cid>/lineitems/<id>[/lineitem]/results
+  GET  /courses/<cid>/memberships          NRPS (limit/page, Link rel="next")
+  POST /deep-link/return                   the tool's deep linking response (form field JWT)
+  GET  /gradebook                          HTML gradebook (reloads itself)
+  GET, DELETE /api/gradebook               gradebook as JSON / forget results
+  DELETE /api/course                       back to the built-in course (test isolation)
+  GET, DELETE /api/stats                   counters / reset
+  GET, POST, DELETE /api/faults            fault injection (see faults.py)
+  POST /api/tokens/expire                  expire every access token
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from .registration import registrations
+
+__all__ = ["init_app", "registrations"]
+
+URL_PREFIX = "/dev/lms"
+
+
+def init_app(app: Flask) -> None:
+    """Serve the practice LMS (blueprint "devlms") under /dev/lms."""
+    from .views import bp
+
+    if bp.name not in app.blueprints:
+        app.register_blueprint(bp, url_prefix=URL_PREFIX)

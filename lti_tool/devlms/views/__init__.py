@@ -1,0 +1,8 @@
+"""The practice LMS's HTTP endpoints, all on one blueprint named "devlms"."""
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("devlms", "lti_tool.devlms", template_folder="templates")
+
+from . import admin, course, deeplink, oauth, oidc, services  # noqa: E402,F401  (they add their routes to bp)

@@ -1,0 +1,83 @@
+"""The course page, and the start of a launch (OIDC third-party login initiation)."""
+from __future__ import annotations
+
+from flask import current_app, render_template, request, url_for
+
+from .. import activities, hints, modes, roster, settings, stats
+from ..registration import registrations
+from . import bp
+from .common import autosubmit, html_error
+
+METHODS = ("get", "post")
+
+
+def _choices(args) -> dict[str, str]:
+    """mode, method and storage from the query, each defaulted to the first valid choice."""
+    mode = args.get("mode") if args.get("mode") in modes.MODES else "moodle"
+    method = args.get("method") if args.get("method") in METHODS else "get"
+    storage = args.get("storage") if args.get("storage") in hints.STORAGE_CHOICES else "none"
+    return {"mode": mode, "method": method, "storage": storage}
+
+
+def _frame_src(args, choices: dict) -> tuple[str | None, str | None]:
+    """The iframe's src (the LMS's own launch start) and a caption, when a launch was chosen."""
+    person = roster.person(args.get("person", ""))
+    if person is None:
+        return None, None
+    if args.get("message") == hints.DEEP_LINKING and person.is_instructor:
+        src = url_for(".launch_start", person=person.user_id, message=hints.DEEP_LINKING, **choices)
+        return src, f"Adding content with the tool, as {person.display}"
+    activity = activities.find(args.get("link"))
+    if activity is None:
+        return None, None
+    src = url_for(".launch_start", person=person.user_id, link=activity.resource_link_id, **choices)
+    return src, f"{activity.title}, as {person.display}"
+
+
+@bp.get("/")
+def course_page():
+    """The course: roster, one launch button per person and activity, the tool in an iframe."""
+    choices = _choices(request.args)
+    frame_src, caption = _frame_src(request.args, choices)
+    return render_template(
+        "devlms/course.html", course=roster.COURSE, people=roster.PEOPLE, activities=activities.all_activities(),
+        instructors=[p for p in roster.PEOPLE if p.is_instructor], choices=choices, modes=modes.MODES.values(),
+        methods=METHODS, storage_choices=hints.STORAGE_CHOICES, frame_src=frame_src, caption=caption,
+        deep_linking=hints.DEEP_LINKING, registrations=registrations(current_app.config),
+    )
+
+
+def _launch_target(args) -> tuple[roster.Person | None, roster.Activity | None, bool]:
+    """(person, activity, ok) for a launch start: a resource link, or deep linking by an instructor."""
+    person = roster.person(args.get("person", ""))
+    if args.get("message") == hints.DEEP_LINKING:
+        return person, None, person is not None and person.is_instructor
+    activity = activities.find(args.get("link"))
+    return person, activity, person is not None and activity is not None
+
+
+@bp.get("/launch")
+def launch_start():
+    """Third-party login initiation: a form that sends the browser to the tool's /lti/login."""
+    person, activity, ok = _launch_target(request.args)
+    mode = modes.by_name(request.args.get("mode", "moodle"))
+    method = request.args.get("method", "get")
+    storage = request.args.get("storage", "none")
+    if not ok or mode is None or method not in METHODS or storage not in hints.STORAGE_CHOICES:
+        return html_error(400, "Cannot start this launch",
+                          "person, link (or message=deeplink for an instructor), mode (moodle|canvas), "
+                          "method (get|post) or storage is missing or unknown.")
+    conf = settings.current()
+    fields = {
+        "iss": mode.issuer(conf),
+        "login_hint": mode.login_hint(person),
+        "target_link_uri": conf.tool_launch_url,
+        "lti_message_hint": hints.issue(person, activity, mode, storage),
+        "client_id": mode.client_id,
+        "lti_deployment_id": conf.deployment_id,
+    }
+    if storage != "none":
+        fields["lti_storage_target"] = "_parent"
+    stats.bump("launch_starts")
+    what = activity.title if activity else "the tool's content picker"
+    return autosubmit(conf.tool_login_url, method, fields, f"Opening {what}", f"{person.display} opens {what} ({mode.title}).")
