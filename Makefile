@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 export PORT
 
-.PHONY: run test install install-test setup-dev clean
+.PHONY: run test install install-test setup-dev clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,17 @@ run: setup-dev
 ## make test: the whole suite (PostgreSQL/Redis/Chromium tests skip with a reason where absent).
 test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make translations: re-extract the UI strings, merge them into every language's .po, compile the .mo files.
+## Then translate new (empty) entries and check `fuzzy` ones in lti_tool/translations/<lang>/LC_MESSAGES/messages.po,
+## run it again, and commit both the .po and the .mo.
+TRANSLATIONS := lti_tool/translations
+
+translations: $(VENV)/.run-deps
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --project=lti-tool --version=0.1.0 \
+		-o $(TRANSLATIONS)/messages.pot .
+	$(BIN)/pybabel update -i $(TRANSLATIONS)/messages.pot -d $(TRANSLATIONS)
+	$(BIN)/pybabel compile -d $(TRANSLATIONS) --statistics
 
 clean:
 	rm -rf $(VENV) .pytest_cache

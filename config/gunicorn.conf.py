@@ -20,3 +20,24 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's control socket lives at one path per user: several instances on one machine would
 # fight over it, and nothing here uses it.
 control_socket_disable = True
+
+
+def when_ready(server):
+    """Report broken course pages once at startup (learners then get a clear 503, never a 500)."""
+    from lti_tool import content, create_app
+
+    folder = create_app().config["CONTENT_DIR"]
+    problems = content.check_content(folder)
+    for problem in problems:
+        server.log.error("content: %s", problem)
+    if problems:
+        server.log.error("content: %d problem(s) in %s; see `lti-tool content check`", len(problems), folder)
+
+
+def post_worker_init(worker):
+    """With GRADE_WORKER=inline (the default), each app process also sends queued grades."""
+    app = worker.wsgi
+    if getattr(app, "config", {}).get("GRADE_WORKER") == "inline":
+        from lti_tool.grade_worker import start_inline
+
+        worker.grade_worker = start_inline(app)

@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from . import config as settings
-from .extensions import cache, db, migrate
+from .extensions import babel, cache, db, migrate
 from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
 
 
@@ -31,6 +31,9 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     cache.init_app(app, config=app.config["CACHE_CONFIG"])
+    from .i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
 
 
 def register_proxy(app: Flask) -> None:
@@ -53,9 +56,10 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_hooks(app: Flask) -> None:
-    from .views import errors
+    from .views import errors, template_helpers
 
     errors.init_app(app)
+    template_helpers.init_app(app)
 
 
 def register_cli(app: Flask) -> None:

@@ -102,8 +102,82 @@ def devlms_register():
         click.echo(f"registered practice LMS ({reg['name']}): issuer={reg['issuer']} client_id={reg['client_id']}")
 
 
+content_cli = AppGroup("content", help="Course pages in CONTENT_DIR.")
+
+
+@content_cli.command("check")
+def content_check():
+    """Validate every page and worksheet declaration; each error names its file and line."""
+    from . import content
+
+    folder = current_app.config["CONTENT_DIR"]
+    errors = content.check_content(folder)
+    for error in errors:
+        click.echo(str(error), err=True)
+    if errors:
+        raise click.ClickException(f"{len(errors)} problem(s) in {folder}")
+    pages = content.list_pages(folder)
+    click.echo(f"{len(pages)} page(s) in {folder}: all valid")
+    for page in pages:
+        click.echo(f"  {page.name:28} {page.title}{'  [worksheet]' if page.has_worksheet else ''}")
+
+
+grades_cli = AppGroup("grades", help="Grades queued for the LMS gradebooks.")
+
+
+@grades_cli.command("worker")
+@click.option("--once", is_flag=True, help="Send what is due, then exit.")
+@click.option("--name", default=None, help="Worker name shown in `grades status` (default host:pid).")
+def grades_worker(once, name):
+    """Send queued grades until stopped (SIGTERM or Ctrl-C finishes the current grade first)."""
+    import signal
+    import threading
+
+    from .grade_worker import GradeWorker
+
+    worker = GradeWorker(current_app._get_current_object(), name=name)
+    if once:
+        total = 0
+        while (handled := worker.run_once()):
+            total += handled
+        click.echo(f"handled {total} grade(s)")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"grade worker {worker.name}: sending queued grades (Ctrl-C to stop)")
+    worker.run(stop)
+
+
+@grades_cli.command("status")
+@click.option("--failed", "show_failed", type=int, default=20, show_default=True, help="How many recent failures to list.")
+def grades_status(show_failed):
+    """Counts by state, the oldest queued grade, and recent failures with their reasons."""
+    from . import grade_outbox
+
+    summary = grade_outbox.summary()
+    for state, count in summary.counts.items():
+        click.echo(f"{state:11} {count}")
+    if summary.oldest_queued:
+        click.echo(f"oldest queued: {summary.oldest_queued:%Y-%m-%d %H:%M:%S} UTC")
+    for row in grade_outbox.failures(show_failed):
+        who = row.person.display_name if row.person else row.person_id
+        click.echo(f"failed #{row.id} {who} in {row.activity.title or row.activity.resource_link_id} "
+                   f"after {row.attempts} attempt(s): {row.last_error}")
+
+
+@grades_cli.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+def grades_retry(ids):
+    """Queue failed grades again (all, or the given ids); a learner's newer grade always wins."""
+    from . import grade_outbox
+
+    count = grade_outbox.retry(list(ids) or None)
+    click.echo(f"queued {count} grade(s) again")
+
+
 def init_app(app: Flask) -> None:
-    for group in (platforms_cli, keys_cli, devlms_cli):
+    for group in (platforms_cli, keys_cli, devlms_cli, content_cli, grades_cli):
         app.cli.add_command(group)
     app.cli.add_command(admin_urls)
 

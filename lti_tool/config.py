@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Mapping
 
-from .paths import PROJECT_ROOT
+from .paths import PROJECT_ROOT, TRANSLATIONS_DIR
 
 DEFAULTS: dict[str, Any] = {
     "PORT": 5000,
@@ -25,13 +25,27 @@ DEFAULTS: dict[str, Any] = {
     "KEY_GRACE_DAYS": 7,
     "HTTP_TIMEOUT_SECONDS": 10,
     "CACHE_THRESHOLD": 100_000,
-    "MAX_CONTENT_LENGTH": 512 * 1024,
+    # Grade passback (grade_worker.py): "inline" runs a worker thread in each app process;
+    # "off" when separate `lti-tool grades worker` processes do it.
+    "GRADE_WORKER": "inline",
+    "GRADE_PROGRESS_ON_DRAFT": False,  # report InProgress (no score) when a learner starts a worksheet
+    "GRADE_BATCH_SIZE": 10,
+    "GRADE_LEASE_SECONDS": 300,
+    "GRADE_POLL_SECONDS": 1.0,
+    "GRADE_RETRY_BASE_SECONDS": 2.0,
+    "GRADE_RETRY_MAX_SECONDS": 900.0,
+    "GRADE_MAX_ATTEMPTS": 40,
+    "MAX_CONTENT_LENGTH": 1_000_000,  # a full worksheet in any script fits; 1 MB does not
     "DEVLMS_BASE_URL": None,  # the practice LMS's own defaults apply when unset
     "DEVLMS_DB_PATH": None,
+    "BABEL_DEFAULT_LOCALE": "en",
+    # Absolute, so Flask-Babel finds the compiled catalogs whatever the working directory.
+    "BABEL_TRANSLATION_DIRECTORIES": str(TRANSLATIONS_DIR),
 }
 
-_BOOL_KEYS = {"DEV_LMS", "BEHIND_PROXY", "TESTING"}
+_BOOL_KEYS = {"DEV_LMS", "BEHIND_PROXY", "TESTING", "GRADE_PROGRESS_ON_DRAFT"}
 _INT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, int) and not isinstance(v, bool)}
+_FLOAT_KEYS = {k for k, v in DEFAULTS.items() if isinstance(v, float)}
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -71,6 +85,8 @@ def _from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
             out[key] = raw.strip().lower() in _TRUE
         elif key in _INT_KEYS:
             out[key] = int(raw)
+        elif key in _FLOAT_KEYS:
+            out[key] = float(raw)
         else:
             out[key] = raw
     return out

@@ -1,6 +1,7 @@
 """Flask extensions, created unbound and bound to the app in create_app()."""
 from __future__ import annotations
 
+from flask_babel import Babel
 from flask_caching import Cache
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -24,6 +25,7 @@ class Base(DeclarativeBase):
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 cache = Cache()
+babel = Babel()
 
 
 @event.listens_for(Engine, "connect")

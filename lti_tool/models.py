@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Optional
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .extensions import db
@@ -124,6 +124,8 @@ class Activity(db.Model):
     ags_lineitems: Mapped[Optional[str]] = mapped_column(URL)
     ags_scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     nrps_url: Mapped[Optional[str]] = mapped_column(URL)
+    # The line item found or created through `lineitems` when launches carry no `lineitem` claim.
+    found_lineitem: Mapped[Optional[str]] = mapped_column(URL)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     course: Mapped[Course] = relationship()
@@ -145,4 +147,113 @@ class Membership(db.Model):
     lti_roles: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_launch_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    person: Mapped[Person] = relationship()
+
+
+class Submission(db.Model):
+    """One learner's worksheet in one activity. No row means "not started".
+
+    `version` grows by one with every save; a save based on an older version is a conflict
+    (another tab saved in between), never a silent overwrite (see submissions.py)."""
+
+    __tablename__ = "submission"
+    __table_args__ = (UniqueConstraint("activity_id", "person_id"),)
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    worksheet_id: Mapped[str] = mapped_column(String(128))
+    status: Mapped[str] = mapped_column(String(16), default=DRAFT)
+    version: Mapped[int] = mapped_column(default=1)
+    answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    submitted_at: Mapped[Optional[datetime]] = mapped_column()
+    submitted_version: Mapped[Optional[int]] = mapped_column()
+
+    entries: Mapped[list["Entry"]] = relationship(
+        back_populates="submission", cascade="all, delete-orphan", order_by="Entry.position"
+    )
+    person: Mapped[Person] = relationship()
+    activity: Mapped[Activity] = relationship()
+
+    @property
+    def has_unsubmitted_changes(self) -> bool:
+        return self.status == self.SUBMITTED and self.submitted_version != self.version
+
+
+class Entry(db.Model):
+    """One row of the worksheet's table (one partnership), its values keyed by column id."""
+
+    __tablename__ = "entry"
+    __table_args__ = (UniqueConstraint("submission_id", "position"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column()
+    values: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    name_key: Mapped[str] = mapped_column(String(255), default="", index=True)
+
+    submission: Mapped[Submission] = relationship(back_populates="entries")
+
+
+class Revision(db.Model):
+    """A snapshot kept so nothing is lost: every submit, and every version that lost a conflict."""
+
+    __tablename__ = "revision"
+
+    SUBMIT = "submit"
+    CONFLICT = "conflict"
+    REPLACED = "replaced"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(16))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class GradeOutbox(db.Model):
+    """A score waiting for, or done with, delivery to the LMS gradebook (see grade_outbox.py).
+
+    Rows are added in the same transaction as the submit that earns them. At most one row per
+    learner and activity is waiting at a time: a newer grade supersedes an older one not sent yet."""
+
+    __tablename__ = "grade_outbox"
+    __table_args__ = (
+        Index("ix_grade_outbox_due", "status", "next_attempt_at"),
+        Index("ix_grade_outbox_learner", "activity_id", "person_id", "status"),
+    )
+
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SUPERSEDED = "superseded"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activity.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    submission_id: Mapped[Optional[int]] = mapped_column(ForeignKey("submission.id", ondelete="SET NULL"))
+    score_given: Mapped[Optional[float]] = mapped_column()
+    score_maximum: Mapped[Optional[float]] = mapped_column()
+    activity_progress: Mapped[str] = mapped_column(String(32))
+    grading_progress: Mapped[str] = mapped_column(String(32))
+    comment: Mapped[Optional[str]] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default=QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    lease_until: Mapped[Optional[datetime]] = mapped_column()
+    claimed_by: Mapped[Optional[str]] = mapped_column(String(64))
+    last_error: Mapped[Optional[str]] = mapped_column(Text)
+    last_http_status: Mapped[Optional[int]] = mapped_column()
+    sent_timestamp: Mapped[Optional[str]] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[Optional[datetime]] = mapped_column()
+
+    activity: Mapped[Activity] = relationship()
     person: Mapped[Person] = relationship()

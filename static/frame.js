@@ -13,7 +13,11 @@
   };
   function resize() {
     if (window.parent === window) { return; }
-    var height = Math.ceil(document.documentElement.scrollHeight);
+    // The body's height, not the document's scrollHeight: that one never drops below the frame's
+    // current height, so the frame could grow but never shrink back (after a row is removed).
+    var body = document.body, style = window.getComputedStyle(body);
+    var height = Math.ceil(Math.max(body.scrollHeight, body.getBoundingClientRect().height) +
+                           parseFloat(style.marginTop) + parseFloat(style.marginBottom));
     window.parent.postMessage({ subject: "lti.frameResize", height: height }, "*");
   }
   window.addEventListener("load", resize);

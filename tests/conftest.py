@@ -21,6 +21,10 @@ def _app_config(tmp: Path, port: int) -> dict[str, str]:
         "TOOL_BASE_URL": f"http://127.0.0.1:{port}",
         "DEVLMS_DB_PATH": str(tmp / "devlms.sqlite3"),
         "REDIS_URL": "",
+        # Grade retries fast enough for tests (production backs off from 2 s up to 15 min).
+        "GRADE_RETRY_BASE_SECONDS": "0.2",
+        "GRADE_RETRY_MAX_SECONDS": "2",
+        "GRADE_POLL_SECONDS": "0.2",
     }
 
 

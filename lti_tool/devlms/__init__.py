@@ -11,7 +11,8 @@ Config read from app.config (defaults when absent):
 
 URLs under /dev/lms:
   GET  /                                   course page (mode, login method, storage offer; tool in an iframe)
-  GET  /launch?person=&link=&mode=&method=[&storage=][&message=deeplink]   login initiation form #autosubmit
+  GET  /launch?person=&link=&mode=&method=[&storage=][&message=deeplink][&locale=]   login initiation form #autosubmit
+                                           (locale, e.g. es-MX: launch_presentation.locale instead of the person's)
   GET, POST /auth                          OIDC authorization endpoint
   GET  /jwks.json                          the LMS's public key
   POST /token                              OAuth2 client_credentials with a JWT client assertion
@@ -21,11 +22,16 @@ URLs under /dev/lms:
   GET  /courses/<cid>/lineitems/<id>[/lineitem]/results
   GET  /courses/<cid>/memberships          NRPS (limit/page, Link rel="next")
   POST /deep-link/return                   the tool's deep linking response (form field JWT)
-  GET  /gradebook                          HTML gradebook (reloads itself)
+  GET  /gradebook                          HTML gradebook (static/gradebook.js polls the JSON; a reload link without scripts)
   GET, DELETE /api/gradebook               gradebook as JSON / forget results
+  GET  /api/scores[?user_id=&status=&lineitem_id=&client_id=&after_id=&limit=]   score posts as received, oldest first
   DELETE /api/course                       back to the built-in course (test isolation)
-  GET, DELETE /api/stats                   counters / reset
-  GET, POST, DELETE /api/faults            fault injection (see faults.py)
+  GET, DELETE /api/stats                   counters (token ones also per client: tokens_issued:<client id>) / reset
+  GET, POST, DELETE /api/faults            fault injection, fail_next, fail_rate, down_seconds, ... (see faults.py)
+  GET  /static/<file>                      the practice LMS's own static files (gradebook.js)
+
+People: the fixed roster (roster.PEOPLE), plus load learners u-load-<n> (n = 1..100000) who can launch and
+be graded but are listed neither on the course page nor by NRPS (see roster.py).
   POST /api/tokens/expire                  expire every access token
 """
 from __future__ import annotations

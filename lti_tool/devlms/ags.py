@@ -336,11 +336,16 @@ def results_json(settings: Settings, mode: Mode, item: LineItem, user_id: str | 
 
 
 def gradebook(context_id: str) -> list[dict]:
-    """Every line item with one row per person on the roster: what the gradebook shows."""
+    """Every line item with one row per person on the roster: what the gradebook shows.
+
+    Load learners (u-load-<n>) are not on the roster: they get a row, after it, only once they have a result.
+    """
     book = []
     for item in list_lineitems(context_id):
         rows = {r["user_id"]: r for r in _result_rows(item.id)}
-        people = [_grade_row(item, p, rows.get(p.user_id)) for p in roster.PEOPLE]
+        loaded = sorted(n for n in map(roster.load_learner_number, rows) if n is not None)
+        everyone = [*roster.PEOPLE, *map(roster.load_learner, loaded)]
+        people = [_grade_row(item, p, rows.get(p.user_id)) for p in everyone]
         book.append({"id": item.id, "label": item.label, "scoreMaximum": _number(item.score_maximum),
                      "resourceLinkId": item.resource_link_id, "grades": people})
     return book
@@ -363,6 +368,43 @@ def recent_scores(limit: int = 20) -> list[dict]:
     with store.connection() as conn:
         rows = conn.execute("SELECT * FROM score_log ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [{k: r[k] for k in r.keys()} for r in rows]
+
+
+def score_log(user_id: str | None = None, status: int | None = None, lineitem_id: int | None = None,
+              client_id: str | None = None, after_id: int | None = None, limit: int | None = None) -> list[dict]:
+    """Score posts as received, oldest first, optionally filtered: what GET /api/scores answers.
+
+    Each: id, lineitem_id, user_id, client_id, status, detail, received_at (epoch seconds), and from the
+    posted body: timestamp, scoreGiven, scoreMaximum, activityProgress, gradingProgress, comment.
+    """
+    sql, params = "SELECT * FROM score_log WHERE 1 = 1", []
+    for column, value in (("user_id", user_id), ("status", status), ("lineitem_id", lineitem_id),
+                          ("client_id", client_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            params.append(value)
+    if after_id is not None:
+        sql += " AND id > ?"
+        params.append(after_id)
+    sql += " ORDER BY id"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    with store.connection() as conn:
+        rows = conn.execute(sql, params).fetchall()
+    return [_log_entry(r) for r in rows]
+
+
+def _log_entry(row: sqlite3.Row) -> dict:
+    try:
+        body = json.loads(row["body"]) if row["body"] else {}
+    except ValueError:  # cut at 4000 characters
+        body = {}
+    body = body if isinstance(body, dict) else {}
+    entry = {k: row[k] for k in ("id", "lineitem_id", "user_id", "client_id", "status", "detail", "received_at")}
+    for key in ("timestamp", "scoreGiven", "scoreMaximum", "activityProgress", "gradingProgress", "comment"):
+        entry[key] = body.get(key)
+    return entry
 
 
 def _is_number(value: object) -> bool:

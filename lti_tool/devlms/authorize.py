@@ -66,12 +66,13 @@ def authorize(params: Mapping, settings: Settings) -> Answer:
 
 
 def _claims(settings: Settings, mode: modes.Mode, hint: hints.Hint, nonce: str) -> dict:
+    person = hint.launching_person
     if hint.message == hints.DEEP_LINKING:
-        if not hint.person.is_instructor:
+        if not person.is_instructor:
             raise AuthError("access_denied", "only instructors may add content to the course")
         data = deeplinking.issue_data(hint.person, mode)
-        return claims.deep_linking_claims(settings, mode, hint.person, nonce, data)
-    return claims.resource_link_claims(settings, mode, hint.person, hint.activity, nonce)
+        return claims.deep_linking_claims(settings, mode, person, nonce, data)
+    return claims.resource_link_claims(settings, mode, person, hint.activity, nonce)
 
 
 def error_fields(error: AuthError, params: Mapping) -> dict[str, str]:

@@ -6,18 +6,33 @@ POST /api/faults takes JSON with any of:
   conflict_next_score: N (or true)                                         next N scores get 409
   unauthorized_once: N (or true)                                           next N AGS/NRPS calls get 401
   bad_request_user: "<user id>" (or null)                                  scores for that user get 400
+  fail_rate: 0.3 (0..1; 0 or null clears)                                  each service call fails with that chance
+    fail_statuses: [503, 500, 502, 429]   default [503, 500, 429]; each failure picks one at random
+    fail_target: "services" | "token" | "ags" | "nrps"   default "services" (every kind), as target above
+    fail_seed: 7                          reproducible: the n-th matching call since fail_rate was set
+                                          always draws the same outcome, whichever worker process serves it
+429 and 503 answers carry Retry-After (1 s for fail_next and fail_rate; the time left for down_seconds).
+Precedence for a service call: down_seconds, then fail_next, then fail_rate.
+
+check_service() is called on every token, AGS and NRPS request: with no fault set it costs one read of
+the (empty) faults table; a write transaction is opened only when a fault may be spent or counted.
 """
 from __future__ import annotations
 
 import json
 import math
+import random
 import sqlite3
 import time
 
 from . import stats, store
 
 TARGETS = {"services", "token", "ags", "nrps"}
-KNOWN_KEYS = {"fail_next", "status", "target", "down_seconds", "conflict_next_score", "unauthorized_once", "bad_request_user"}
+RATE_KEYS = {"fail_rate", "fail_statuses", "fail_target", "fail_seed"}
+KNOWN_KEYS = {"fail_next", "status", "target", "down_seconds", "conflict_next_score", "unauthorized_once",
+              "bad_request_user", *RATE_KEYS}
+DEFAULT_FAIL_STATUSES = (503, 500, 429)
+RETRY_AFTER_STATUSES = (429, 503)
 
 
 class InjectedFault(Exception):
@@ -56,6 +71,19 @@ def current() -> dict:
         "conflict_next_score": state.get("conflict", 0),
         "unauthorized_once": state.get("unauthorized", 0),
         "bad_request_user": state.get("bad_user"),
+        **_rate_view(state.get("random")),
+    }
+
+
+def _rate_view(spec: dict | None) -> dict:
+    """fail_rate and its options as GET /api/faults shows them (all null when not set)."""
+    spec = spec or {}
+    return {
+        "fail_rate": spec.get("rate"),
+        "fail_statuses": spec.get("statuses"),
+        "fail_target": spec.get("target"),
+        "fail_seed": spec.get("seed"),
+        "fail_seed_draws": spec.get("draws") if spec.get("seed") is not None else None,
     }
 
 
@@ -91,7 +119,36 @@ def _changes(spec: dict) -> dict:
         if user is not None and not isinstance(user, str):
             raise FaultSpecError("bad_request_user must be a user id or null")
         changes["bad_user"] = user or None
+    if RATE_KEYS & spec.keys():
+        if "fail_rate" not in spec:
+            raise FaultSpecError("fail_statuses, fail_target and fail_seed go with fail_rate")
+        changes["random"] = _rate_spec(spec)
     return changes
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _rate_spec(spec: dict) -> dict | None:
+    """The stored fail_rate fault, or None when fail_rate is 0 or null (which clears it)."""
+    rate = spec["fail_rate"]
+    if rate is not None and (not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 <= rate <= 1):
+        raise FaultSpecError("fail_rate must be a number from 0 to 1 (0 or null clears it)")
+    statuses = spec.get("fail_statuses")
+    statuses = list(DEFAULT_FAIL_STATUSES) if statuses is None else statuses
+    if not isinstance(statuses, list) or not statuses or not all(_is_int(s) and 400 <= s <= 599 for s in statuses):
+        raise FaultSpecError("fail_statuses must be a non-empty list of HTTP error statuses (400-599)")
+    target = spec.get("fail_target")
+    target = "services" if target is None else target
+    if target not in TARGETS:
+        raise FaultSpecError(f"fail_target must be one of {sorted(TARGETS)}")
+    seed = spec.get("fail_seed")
+    if seed is not None and not _is_int(seed):
+        raise FaultSpecError("fail_seed must be an integer (or null)")
+    if not rate:
+        return None
+    return {"rate": float(rate), "statuses": statuses, "target": target, "seed": seed, "draws": 0}
 
 
 def _fail_spec(spec: dict) -> dict | None:
@@ -128,14 +185,36 @@ def _has_any() -> bool:
 
 def check_service(kind: str) -> None:
     """Before a token, AGS or NRPS call: raise InjectedFault when the LMS is down or told to fail."""
-    if not _has_any():
+    with store.connection() as conn:
+        state = _read(conn)  # the no-fault path: this one read of an empty table
+    if not state:
         return
-    with store.transaction() as conn:
-        fault = _service_fault(conn, kind)
+    if _needs_write(state, kind):
+        with store.transaction() as conn:
+            fault = _service_fault(conn, kind)
+            if fault is not None:
+                stats.bump("faults_injected", conn)
+    else:  # only an unseeded fail_rate (or nothing) applies: decide without writing
+        fault = _random_fault(state.get("random"), kind, random)
         if fault is not None:
-            stats.bump("faults_injected", conn)
+            stats.bump("faults_injected")
     if fault is not None:  # raised after the commit, so the spent count stays spent
         raise fault
+
+
+def _applies(target: str, kind: str) -> bool:
+    return target in ("services", kind)
+
+
+def _needs_write(state: dict, kind: str) -> bool:
+    """Whether this call may spend a fault (fail_next, a seeded draw) or is refused as down."""
+    down_until = state.get("down_until")
+    fail, rate = state.get("fail"), state.get("random")
+    return bool(
+        (down_until and down_until > time.time())
+        or (fail and _applies(fail["target"], kind))
+        or (rate and _applies(rate["target"], kind) and rate.get("seed") is not None)
+    )
 
 
 def _service_fault(conn: sqlite3.Connection, kind: str) -> InjectedFault | None:
@@ -144,11 +223,27 @@ def _service_fault(conn: sqlite3.Connection, kind: str) -> InjectedFault | None:
     if down_until and down_until > time.time():
         return InjectedFault(503, "the practice LMS is down (injected fault)", math.ceil(down_until - time.time()))
     fail = state.get("fail")
-    if not fail or fail["target"] not in ("services", kind):
+    if fail and _applies(fail["target"], kind):
+        _write(conn, "fail", {**fail, "count": fail["count"] - 1} if fail["count"] > 1 else None)
+        retry_after = 1 if fail["status"] in RETRY_AFTER_STATUSES else None
+        return InjectedFault(fail["status"], f"injected failure ({fail['status']})", retry_after)
+    rate = state.get("random")
+    if not rate or not _applies(rate["target"], kind):
         return None
-    _write(conn, "fail", {**fail, "count": fail["count"] - 1} if fail["count"] > 1 else None)
-    retry_after = 1 if fail["status"] in (429, 503) else None
-    return InjectedFault(fail["status"], f"injected failure ({fail['status']})", retry_after)
+    if rate.get("seed") is None:
+        return _random_fault(rate, kind, random)
+    draw = rate.get("draws", 0)  # the n-th seeded draw is the same in every process
+    _write(conn, "random", {**rate, "draws": draw + 1})
+    return _random_fault(rate, kind, random.Random(f"{rate['seed']}:{draw}"))
+
+
+def _random_fault(rate: dict | None, kind: str, rng) -> InjectedFault | None:
+    """fail_rate's draw for this call: a failure with one of fail_statuses, or None."""
+    if not rate or not _applies(rate["target"], kind) or rng.random() >= rate["rate"]:
+        return None
+    status = rng.choice(rate["statuses"])
+    retry_after = 1 if status in RETRY_AFTER_STATUSES else None
+    return InjectedFault(status, f"injected random failure ({status}; fail_rate {rate['rate']})", retry_after)
 
 
 def check_unauthorized() -> None:

@@ -1,15 +1,16 @@
 """lti_message_hint: what the LMS needs back at /auth to know who launched which activity, how.
 
-The payload (person, link, mode, lti_storage_target offer) is an HS256 JWT signed with a secret kept in the
-database. Canvas sends that token as is (opaque); Moodle wraps it in a JSON string, as Moodle 4.5
-does ('{"cmid":2,"launchid":"..."}').
+The payload (person, link, mode, lti_storage_target offer, optional locale override) is an HS256 JWT
+signed with a secret kept in the database. Canvas sends that token as is (opaque); Moodle wraps it in a
+JSON string, as Moodle 4.5 does ('{"cmid":2,"launchid":"..."}').
 """
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import jwt
 
@@ -20,6 +21,12 @@ HINT_LIFETIME = 600
 RESOURCE_LINK, DEEP_LINKING = "resource", "deeplink"
 STORAGE_CHOICES = ("none", "parent", "broken")  # lti_storage_target: not sent / answered / sent but unanswered
 AUDIENCE = "devlms-auth"
+LOCALE = re.compile(r"[A-Za-z]{2,8}(?:[-_][A-Za-z0-9]{1,8}){0,4}")  # a language tag such as es, es-MX, pt_BR
+
+
+def valid_locale(value: str | None) -> bool:
+    """Whether value is a language tag the practice LMS will put in launch_presentation.locale."""
+    return bool(value) and len(value) <= 35 and LOCALE.fullmatch(value) is not None
 
 
 class HintError(ValueError):
@@ -33,16 +40,27 @@ class Hint:
     mode: str
     storage: str
     message: str = RESOURCE_LINK
+    locale: str | None = None  # overrides the person's locale in the id_token when set
+
+    @property
+    def launching_person(self) -> roster.Person:
+        """The person as this launch presents them (with the locale override, if any)."""
+        return replace(self.person, locale=self.locale) if self.locale else self.person
 
 
-def issue(person: roster.Person, activity: roster.Activity | None, mode: Mode, storage: str = "none") -> str:
-    """The lti_message_hint for a launch of activity by person in mode (activity None: deep linking)."""
+def issue(person: roster.Person, activity: roster.Activity | None, mode: Mode, storage: str = "none",
+          locale: str | None = None) -> str:
+    """The lti_message_hint for a launch of activity by person in mode (activity None: deep linking).
+
+    locale, when given, replaces the person's locale in the id_token (launch_presentation.locale)."""
     now = int(time.time())
     payload = {
         "aud": AUDIENCE, "iat": now, "exp": now + HINT_LIFETIME, "jti": secrets.token_hex(8),
         "person": person.user_id, "link": activity.resource_link_id if activity else None, "mode": mode.name,
         "storage": storage, "message": RESOURCE_LINK if activity else DEEP_LINKING,
     }
+    if locale:
+        payload["locale"] = locale
     token = jwt.encode(payload, keys.hint_secret(), algorithm="HS256")
     if mode.is_moodle:
         wrapper = {"cmid": activity.cmid, "launchid": token} if activity else {"launchid": token}
@@ -72,7 +90,8 @@ def _hint(payload: dict, mode: Mode, cmid: int | None) -> Hint:
     if payload.get("mode") != mode.name or (cmid is not None and (activity is None or cmid != activity.cmid)):
         raise HintError("lti_message_hint was issued for another client or activity")
     storage = payload.get("storage") if payload.get("storage") in STORAGE_CHOICES else "none"
-    return Hint(person=person, activity=activity, mode=mode.name, storage=storage, message=message)
+    locale = payload.get("locale") if valid_locale(payload.get("locale")) else None
+    return Hint(person=person, activity=activity, mode=mode.name, storage=storage, message=message, locale=locale)
 
 
 def _unwrap(hint: str, mode: Mode) -> tuple[str, int | None]:

@@ -1,7 +1,15 @@
-"""The practice course as data: the course, its people and its activities."""
+"""The practice course as data: the course, its people and its activities.
+
+Besides the fixed roster (PEOPLE), every user id u-load-<n> (n = 1..100000, no leading zeros) is a
+synthesized enrolled learner, "Load learner <n>" (load<n>@example.edu, locale en), for load tests: it
+can be launched and AGS takes its scores like any student's, but the course page and the NRPS
+roster list only PEOPLE, so the course looks the same to everything that counts its people.
+"""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 LIS = "http://purl.imsglobal.org/vocab/lis/v2"
 LEARNER = "Learner"
@@ -69,9 +77,39 @@ ACTIVITIES: tuple[Activity, ...] = (
 )
 
 
+LOAD_LEARNER_PREFIX = "u-load-"
+LOAD_LEARNER_MAX = 100_000
+_LOAD_ID = re.compile(r"u-load-([1-9][0-9]{0,5})")
+
+
+def load_learner_number(user_id: str) -> int | None:
+    """n for a load learner's id u-load-<n> (1..LOAD_LEARNER_MAX, written without leading zeros), else None."""
+    match = _LOAD_ID.fullmatch(user_id or "")
+    if match is None:
+        return None
+    n = int(match.group(1))
+    return n if n <= LOAD_LEARNER_MAX else None
+
+
+@lru_cache(maxsize=4096)
+def load_learner(n: int) -> Person:
+    """The synthesized learner number n (not on the course page nor in the NRPS roster)."""
+    return Person(f"{LOAD_LEARNER_PREFIX}{n}", LEARNER, f"Load learner {n}", "Load", f"learner {n}",
+                  f"load{n}@example.edu", "en")
+
+
+def is_load_learner(user_id: str) -> bool:
+    """Whether user_id names a synthesized load learner."""
+    return load_learner_number(user_id) is not None
+
+
 def person(user_id: str) -> Person | None:
-    """The enrolled person with this id, or None."""
-    return next((p for p in PEOPLE if p.user_id == user_id), None)
+    """The enrolled person with this id (the fixed roster, or a load learner u-load-<n>), or None."""
+    found = next((p for p in PEOPLE if p.user_id == user_id), None)
+    if found is not None:
+        return found
+    n = load_learner_number(user_id) if isinstance(user_id, str) else None
+    return None if n is None else load_learner(n)
 
 
 def activity(resource_link_id: str) -> Activity | None:

@@ -69,6 +69,7 @@ CREATE TABLE IF NOT EXISTS score_log (
     body TEXT,
     received_at REAL NOT NULL
 );
+CREATE INDEX IF NOT EXISTS score_log_user ON score_log (user_id, id);
 CREATE TABLE IF NOT EXISTS activities (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     resource_link_id TEXT NOT NULL UNIQUE,

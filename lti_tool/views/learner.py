@@ -1,17 +1,91 @@
-"""The learner's side of the activity."""
+"""The learner's side: the course page, Worksheet #6, autosave, submit and print."""
 from __future__ import annotations
 
-from flask import Blueprint, g, jsonify, render_template
+from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 
+from .. import pages, submissions
+from ..worksheets import build_form, flat_errors, form_values, json_to_formdata
 from .access import launch_required
+from .worksheet_actions import apply_row_action, parse_action
 
 bp = Blueprint("learner", __name__)
+
+
+def _secret() -> str:
+    return current_app.config["SECRET_KEY"]
 
 
 @bp.get("/activity")
 @launch_required()
 def home():
-    return render_template("learner/home.html", **g.rows)
+    """The page the activity shows; its worksheet, prefilled with what the learner saved."""
+    page = pages.for_request(g.rows["activity"], request.args.get("page"))
+    if page.name != g.rows["activity"].page or page.worksheet is None:
+        return render_template("learner/page.html", page=page, form=None, **g.rows)
+    submission = submissions.find(g.launch)
+    form = build_form(page.worksheet, g.launch, _secret(), data=submissions.data_of(submission))
+    return _render(page, form, submission, notice=request.args.get("notice"))
+
+
+@bp.post("/activity")
+@launch_required()
+def post_form():
+    """The worksheet without scripts: Save draft, Submit, and the row buttons all post here."""
+    page = pages.worksheet_page(g.rows["activity"])
+    form = build_form(page.worksheet, g.launch, _secret(), formdata=request.form)
+    action, index = parse_action(request.form.get("action"))
+    if not form.validate():
+        return _render(page, form, submissions.find(g.launch), errors=flat_errors(form)), 422
+    data = form_values(page.worksheet, form)
+    rows_action = action in ("add", "remove", "up", "down")
+    if rows_action:  # save the rows as the page will show them after the button
+        shown = apply_row_action(form_values(page.worksheet, form, keep_blank_rows=True)["rows"], action, index,
+                                 page.worksheet.table.max_rows)
+        data = {"rows": [r for r in shown if any(r.values())], "answers": data["answers"]}
+    base = _int(request.form.get("base_version"))
+    result = submissions.save(g.launch, page.worksheet, data, base, submit=action == "submit", force=action == "keep-mine")
+    if result.conflict:
+        return _render(page, form, result.submission, conflict=True, base_version=base if base is not None else ""), 409
+    if result.incomplete:
+        return _render(page, form, result.submission, incomplete=True), 422
+    if rows_action:
+        form = build_form(page.worksheet, g.launch, _secret(), data={"rows": shown, "answers": data["answers"]})
+        return _render(page, form, result.submission, focus_row=_focus_row(action, index, len(shown)))
+    notice = "submitted" if action == "submit" else "saved"
+    return redirect(url_for("learner.home", lt=g.launch_token, notice=notice) + "#worksheet-status", code=303)
+
+
+@bp.post("/api/worksheet")
+@launch_required()
+def autosave():
+    """Autosave and submit from the page's script: JSON in, JSON out (409 on a conflict)."""
+    page = pages.worksheet_page(g.rows["activity"])
+    payload = request.get_json(silent=True)
+    if not isinstance(payload, dict):
+        abort(400, description="Expected a JSON object.")
+    form = build_form(page.worksheet, g.launch, _secret(),
+                      formdata=json_to_formdata(page.worksheet, payload, request.headers.get("X-CSRF-Token")))
+    if not form.validate():
+        return jsonify(ok=False, errors=flat_errors(form)), 422
+    data = form_values(page.worksheet, form)
+    action = payload.get("action") if payload.get("action") in ("save", "submit", "keep-mine") else "save"
+    result = submissions.save(g.launch, page.worksheet, data, _int(payload.get("base_version")),
+                              submit=action == "submit", force=action == "keep-mine")
+    body = _state(page, result.submission)
+    if result.conflict:
+        return jsonify(ok=False, conflict=True, stored=result.stored, **body), 409
+    if result.incomplete:
+        return jsonify(ok=False, incomplete=True, **body), 422
+    return jsonify(ok=True, **body)
+
+
+@bp.get("/activity/print")
+@launch_required()
+def print_view():
+    page = pages.worksheet_page(g.rows["activity"])
+    submission = submissions.find(g.launch)
+    return render_template("learner/print.html", page=page, spec=page.worksheet, submission=submission,
+                           data=submissions.data_of(submission), **g.rows)
 
 
 @bp.post("/api/launch/refresh")
@@ -19,3 +93,44 @@ def home():
 def refresh_token():
     """A fresh launch token for pages left open a long time (sliding expiry)."""
     return jsonify(launch_token=g.launch_token, csrf_token=g.csrf_token, role=g.launch.role)
+
+
+def _render(page, form, submission, **extra):
+    """The page with its worksheet form; the checklist reflects what the form shows."""
+    data = form_values(page.worksheet, form)
+    checklist = page.worksheet.checklist(data["rows"], data["answers"])
+    return render_template("learner/page.html", page=page, spec=page.worksheet, form=form, submission=submission,
+                           checklist=checklist, complete=all(done for _, _, done in checklist),
+                           errors=extra.pop("errors", {}), **extra, **g.rows)
+
+
+def _state(page, submission) -> dict:
+    data = submissions.data_of(submission)
+    checklist = page.worksheet.checklist(data["rows"], data["answers"])
+    return {
+        "launch_token": g.launch_token,
+        "version": submission.version if submission else None,
+        "status": submission.status if submission else "not_started",
+        "saved_at": submission.updated_at.isoformat() + "Z" if submission else None,
+        "submitted_at": submission.submitted_at.isoformat() + "Z" if submission and submission.submitted_at else None,
+        "unsubmitted_changes": bool(submission and submission.has_unsubmitted_changes),
+        "checklist": [{"id": i, "label": str(label), "done": done} for i, label, done in checklist],
+        "complete": all(done for _, _, done in checklist),
+    }
+
+
+def _focus_row(action: str, index: int, count: int) -> int:
+    if action == "add":
+        return count - 1
+    if action == "up":
+        return max(index - 1, 0)
+    if action == "down":
+        return min(index + 1, count - 1)
+    return min(index, count - 1)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

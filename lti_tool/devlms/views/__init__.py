@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-bp = Blueprint("devlms", "lti_tool.devlms", template_folder="templates")
+# static/ (served at /dev/lms/static/...): the gradebook's polling script.
+bp = Blueprint("devlms", "lti_tool.devlms", template_folder="templates", static_folder="static")
 
 from . import admin, course, deeplink, oauth, oidc, services  # noqa: E402,F401  (they add their routes to bp)

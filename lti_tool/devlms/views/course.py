@@ -24,13 +24,15 @@ def _frame_src(args, choices: dict) -> tuple[str | None, str | None]:
     person = roster.person(args.get("person", ""))
     if person is None:
         return None, None
+    # ?locale=es-MX on the course page is passed on to the launch (the person's own locale otherwise).
+    extra = {"locale": args["locale"]} if hints.valid_locale(args.get("locale")) else {}
     if args.get("message") == hints.DEEP_LINKING and person.is_instructor:
-        src = url_for(".launch_start", person=person.user_id, message=hints.DEEP_LINKING, **choices)
+        src = url_for(".launch_start", person=person.user_id, message=hints.DEEP_LINKING, **choices, **extra)
         return src, f"Adding content with the tool, as {person.display}"
     activity = activities.find(args.get("link"))
     if activity is None:
         return None, None
-    src = url_for(".launch_start", person=person.user_id, link=activity.resource_link_id, **choices)
+    src = url_for(".launch_start", person=person.user_id, link=activity.resource_link_id, **choices, **extra)
     return src, f"{activity.title}, as {person.display}"
 
 
@@ -63,16 +65,19 @@ def launch_start():
     mode = modes.by_name(request.args.get("mode", "moodle"))
     method = request.args.get("method", "get")
     storage = request.args.get("storage", "none")
+    locale = request.args.get("locale") or None  # optional: launch_presentation.locale instead of the person's
     if not ok or mode is None or method not in METHODS or storage not in hints.STORAGE_CHOICES:
         return html_error(400, "Cannot start this launch",
                           "person, link (or message=deeplink for an instructor), mode (moodle|canvas), "
                           "method (get|post) or storage is missing or unknown.")
+    if locale is not None and not hints.valid_locale(locale):
+        return html_error(400, "Cannot start this launch", "locale must be a language tag such as es or es-MX.")
     conf = settings.current()
     fields = {
         "iss": mode.issuer(conf),
         "login_hint": mode.login_hint(person),
         "target_link_uri": conf.tool_launch_url,
-        "lti_message_hint": hints.issue(person, activity, mode, storage),
+        "lti_message_hint": hints.issue(person, activity, mode, storage, locale),
         "client_id": mode.client_id,
         "lti_deployment_id": conf.deployment_id,
     }

@@ -1,9 +1,10 @@
 """The OAuth2 token endpoint (client credentials with a JWT client assertion) and the LMS's JWKS."""
 from __future__ import annotations
 
+import jwt
 from flask import request
 
-from .. import assertions, claims, faults, keys, nrps, settings, stats, tokens
+from .. import assertions, claims, faults, keys, modes, nrps, settings, stats, tokens
 from ..modes import Mode
 from . import bp
 from .common import error_json, json_response
@@ -54,20 +55,40 @@ def _grant(params) -> dict:
             "scope": " ".join(granted)}
 
 
+def _claimed_client(params) -> str | None:
+    """The registered client this request says it is from (the assertion's iss, else client_id), unverified.
+
+    Only for the per-client counters; None when it names no registered client.
+    """
+    claimed = None
+    try:
+        claimed = jwt.decode(params.get("client_assertion") or "", options={"verify_signature": False}).get("iss")
+    except (jwt.InvalidTokenError, AttributeError):
+        pass
+    for candidate in (claimed, params.get("client_id")):
+        mode = modes.by_client_id(candidate if isinstance(candidate, str) else None)
+        if mode is not None:
+            return mode.client_id
+    return None
+
+
 @bp.post("/token")
 def token():
-    """client_credentials grant: verify the tool's client assertion, issue a bearer token."""
-    stats.bump("token_requests")
+    """client_credentials grant: verify the tool's client assertion, issue a bearer token.
+
+    Counted as token_requests / tokens_issued / token_errors, and per client as "<counter>:<client id>".
+    """
+    client_id = _claimed_client(request.form)
+    stats.bump_client("token_requests", client_id)
     try:
         faults.check_service("token")
         body = _grant(request.form)
     except faults.InjectedFault as fault:
-        stats.bump("token_errors")
+        stats.bump_client("token_errors", client_id)
         headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after else {}
         return error_json(fault.status, "temporarily_unavailable", fault.message, {**NO_STORE, **headers})
     except TokenError as error:
-        stats.bump("token_errors")
+        stats.bump_client("token_errors", client_id)
         return json_response({"error": error.error, "error_description": error.description}, error.status, headers=NO_STORE)
-    stats.bump("tokens_issued")
+    stats.bump_client("tokens_issued", client_id)
     return json_response(body, headers=NO_STORE)
-

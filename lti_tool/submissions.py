@@ -1,0 +1,148 @@
+"""Saving and submitting a learner's worksheet. Every write is one transaction, here.
+
+A save names the version it was based on. If another tab saved in between, nothing is
+overwritten: the incoming work is kept as a 'conflict' revision and the caller is told,
+so the learner can choose which version to keep (choosing theirs keeps the other as a
+'replaced' revision). Every submit keeps a 'submit' revision.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Optional
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import grade_outbox
+from .extensions import db
+from .lti.launch_token import LaunchIdentity
+from .models import Entry, Revision, Submission, utcnow
+
+
+@dataclass
+class SaveResult:
+    """What happened to a save: saved (with the new version) or a conflict (with what is stored)."""
+
+    ok: bool
+    submission: Optional[Submission]
+    conflict: bool = False
+    incomplete: bool = False
+    stored: dict[str, Any] = field(default_factory=dict)
+
+
+def find(identity: LaunchIdentity) -> Optional[Submission]:
+    """The learner's submission in the launch's activity (scoped to both ids of the launch)."""
+    return db.session.scalars(
+        select(Submission).where(Submission.activity_id == identity.activity_id, Submission.person_id == identity.person_id)
+    ).first()
+
+
+def data_of(submission: Optional[Submission]) -> dict[str, Any]:
+    if submission is None:
+        return {"rows": [], "answers": {}}
+    return {"rows": [dict(e.values) for e in submission.entries], "answers": dict(submission.answers or {})}
+
+
+def name_key(name: str) -> str:
+    """A partnership name folded for grouping: case, accents kept apart, spacing and punctuation ignored."""
+    folded = unicodedata.normalize("NFKC", name).casefold()
+    return re.sub(r"[\W_]+", " ", folded).strip()[:255]
+
+
+def save(identity: LaunchIdentity, spec, data: dict[str, Any], base_version: Optional[int], *,
+         submit: bool = False, force: bool = False) -> SaveResult:
+    """Save a draft (or submit) of `data`, based on `base_version` (None for a first save).
+
+    `force` is the learner choosing their version after a conflict: the stored one is kept
+    as a revision and theirs becomes current."""
+    submission = find(identity)
+    if submit and not spec.is_complete(data["rows"], data["answers"]):
+        # Not submitted, but what they wrote is kept as a draft.
+        saved = save(identity, spec, data, base_version, force=force)
+        return SaveResult(ok=False, submission=saved.submission, conflict=saved.conflict, incomplete=not saved.conflict,
+                          stored=saved.stored)
+    started = submission is None
+    if submission is None:
+        submission = _create(identity, spec)
+        if submission is None:  # another tab made it first
+            return _conflict(find(identity), data)
+    else:
+        expected = submission.version if force else base_version
+        if expected is None or not _claim(submission, expected):
+            return _conflict(submission, data)
+        if expected != base_version:
+            _keep(submission, Revision.REPLACED, data_of(submission), submission.version - 1)
+    _write(submission, data)
+    if submit:
+        submission.status = Submission.SUBMITTED
+        submission.submitted_at = utcnow()
+        submission.submitted_version = submission.version
+        _keep(submission, Revision.SUBMIT, data, submission.version)
+    grade = _queue_grade(submission, spec, submit, started)
+    db.session.commit()
+    if grade is not None:
+        grade_outbox.queued_here.set()
+    return SaveResult(ok=True, submission=submission)
+
+
+def _queue_grade(submission: Submission, spec, submit: bool, started: bool):
+    """The completion grade joins the submit's transaction; optionally "in progress" on a first save."""
+    if submit:
+        return grade_outbox.enqueue(submission, spec.score_maximum, completed=True)
+    if started and current_app.config["GRADE_PROGRESS_ON_DRAFT"]:
+        return grade_outbox.enqueue(submission, spec.score_maximum, completed=False)
+    return None
+
+
+def _create(identity: LaunchIdentity, spec) -> Optional[Submission]:
+    submission = Submission(activity_id=identity.activity_id, person_id=identity.person_id, worksheet_id=spec.id, version=1)
+    db.session.add(submission)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        return None
+    return submission
+
+
+def _claim(submission: Submission, expected: int) -> bool:
+    """Move the version from `expected` to the next one, atomically; False if it had moved on."""
+    result = db.session.execute(
+        update(Submission).where(Submission.id == submission.id, Submission.version == expected).values(version=expected + 1)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        return False
+    db.session.refresh(submission)
+    return True
+
+
+def _write(submission: Submission, data: dict[str, Any]) -> None:
+    submission.answers = dict(data["answers"])
+    submission.updated_at = utcnow()
+    submission.entries.clear()
+    db.session.flush()
+    for position, values in enumerate(data["rows"]):
+        submission.entries.append(Entry(position=position, values=dict(values), name_key=name_key(values.get("partnership", ""))))
+
+
+def _keep(submission: Submission, kind: str, data: dict[str, Any], version: int) -> None:
+    db.session.add(Revision(submission_id=submission.id, version=version, kind=kind, data=data))
+
+
+def _conflict(submission: Submission, incoming: dict[str, Any]) -> SaveResult:
+    _keep(submission, Revision.CONFLICT, incoming, submission.version)
+    db.session.commit()
+    return SaveResult(ok=False, submission=submission, conflict=True, stored=data_of(submission))
+
+
+def revisions(submission: Submission) -> list[Revision]:
+    return list(db.session.scalars(select(Revision).where(Revision.submission_id == submission.id).order_by(Revision.id)))
+
+
+def last_saved(submission: Optional[Submission]) -> Optional[datetime]:
+    return submission.updated_at if submission else None
