@@ -7,6 +7,7 @@ from typing import Any, Mapping
 from flask import Flask
 
 from . import config as settings
+from . import logs
 from .extensions import babel, cache, db, migrate
 from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
 
@@ -19,6 +20,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(TEMPLATES_DIR), static_folder=str(STATIC_DIR),
     )
     app.config.update(settings.load(app.instance_path, test_config))
+    logs.configure(app.config["LOG_LEVEL"])
     register_extensions(app)
     register_proxy(app)
     register_blueprints(app)

@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "KEY_GRACE_DAYS": 7,
     "HTTP_TIMEOUT_SECONDS": 10,
     "CACHE_THRESHOLD": 100_000,
+    "LOG_LEVEL": "info",
     # Grade passback (grade_worker.py): "inline" runs a worker thread in each app process;
     # "off" when separate `lti-tool grades worker` processes do it.
     "GRADE_WORKER": "inline",

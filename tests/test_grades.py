@@ -208,3 +208,31 @@ def test_instructor_sees_failed_grades_with_their_reason(tool, lms):
     page = Browser(tool.base_url).launch("u-instructor-1")
     section = BeautifulSoup(page.text, "html.parser").select_one("#grade-delivery")
     assert "not students" in section.get_text() and BeautifulSoup(page.text, "html.parser").select_one("#no-grade-service") is None
+
+
+@pytest.fixture(scope="module")
+def progress_tool(tmp_path_factory):
+    """A tool with GRADE_PROGRESS_ON_DRAFT on: starting a worksheet reports InProgress to the gradebook."""
+    from tests.conftest import _app_config, prepare_database
+    from tests.servers import ToolServer, free_port
+
+    tmp = tmp_path_factory.mktemp("progress")
+    port = free_port()
+    env = {**_app_config(tmp, port), "GRADE_PROGRESS_ON_DRAFT": "1"}
+    prepare_database(env)
+    server = ToolServer(env, port=port, log_path=tmp / "server.log").start()
+    yield server
+    server.stop()
+
+
+def test_a_first_draft_can_report_in_progress_without_a_score(progress_tool):
+    lms = PracticeLMS(progress_tool.base_url)
+    learner = Learner.launch(progress_tool.base_url, "u-learner-1")
+    data = complete_data()
+    version = learner.autosave(data, None).json()["version"]
+    result = wait_for(lambda: (r := lms.result("u-learner-1")) and r["activityProgress"] and r, what="InProgress")
+    assert (result["activityProgress"], result["gradingProgress"], result["scoreGiven"]) == ("InProgress", "NotReady", None)
+    version = learner.autosave(data, version).json()["version"]  # later drafts send nothing more
+    assert learner.autosave(data, version, action="submit").status_code == 200
+    wait_for(lambda: lms.result("u-learner-1")["scoreGiven"] == 1, what="the completion grade")
+    assert [s["activityProgress"] for s in lms.scores(user_id="u-learner-1", status=200)] == ["InProgress", "Completed"]
