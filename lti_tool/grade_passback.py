@@ -171,7 +171,7 @@ def _grade(row: GradeOutbox, user_id: str, timestamp: str) -> Grade:
              .set_activity_progress(row.activity_progress).set_grading_progress(row.grading_progress))
     if row.score_given is not None:
         grade.set_score_given(row.score_given).set_score_maximum(row.score_maximum)
-    if row.comment:
+    if row.comment is not None:  # "" clears an earlier comment
         grade.set_comment(row.comment)
     return grade
 

@@ -1,7 +1,7 @@
 """What a validated launch records: the person, the course, the activity and the role."""
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Callable, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -23,10 +23,20 @@ def _text(value: Any, limit: int) -> str | None:
 
 
 def record_launch(claims: dict[str, Any], iss: str, client_id: str, role: str) -> LaunchIdentity:
-    """Upsert everything the launch tells us, in one transaction, and return its identity."""
+    """Upsert everything a resource link launch tells us, in one transaction, and return its identity."""
+    return _committed(lambda: _record(claims, iss, client_id, role))
+
+
+def record_deep_linking_launch(claims: dict[str, Any], iss: str, client_id: str, role: str,
+                               deep_link: str) -> LaunchIdentity:
+    """Upsert the person and course of a deep linking launch (it names no activity yet)."""
+    return _committed(lambda: _record_course_level(claims, iss, client_id, role, deep_link))
+
+
+def _committed(record: Callable[[], LaunchIdentity]) -> LaunchIdentity:
     for attempt in range(2):
         try:
-            identity = _record(claims, iss, client_id, role)
+            identity = record()
             db.session.commit()
             return identity
         except IntegrityError:  # a concurrent first launch inserted the same row
@@ -37,20 +47,35 @@ def record_launch(claims: dict[str, Any], iss: str, client_id: str, role: str) -
 
 
 def _record(claims: dict[str, Any], iss: str, client_id: str, role: str) -> LaunchIdentity:
+    link_id = (claims.get(LTI + "resource_link") or {}).get("id")
+    platform, deployment, person, course = _member(claims, iss, client_id, role, f"no-context:{link_id}")
+    activity = _activity(course, claims)
+    return LaunchIdentity.new(
+        platform_id=platform.id, deployment_pk=deployment.id, course_id=course.id,
+        activity_id=activity.id, person_id=person.id, role=role, locale=person.locale or "en",
+    )
+
+
+def _record_course_level(claims: dict[str, Any], iss: str, client_id: str, role: str, deep_link: str) -> LaunchIdentity:
+    platform, deployment, person, course = _member(claims, iss, client_id, role, f"no-context:deep-linking:{claims['sub']}")
+    return LaunchIdentity.new(
+        platform_id=platform.id, deployment_pk=deployment.id, course_id=course.id, activity_id=None,
+        person_id=person.id, role=role, locale=person.locale or "en", deep_link=deep_link,
+    )
+
+
+def _member(claims: dict[str, Any], iss: str, client_id: str, role: str, no_context_id: str) -> tuple:
+    """(platform, deployment, person, course) of a launch, with the person's membership of the course."""
     platform = db.session.scalars(select(Platform).where(Platform.issuer == iss, Platform.client_id == client_id)).one()
     deployment = db.session.scalars(
         select(Deployment).where(Deployment.platform_id == platform.id, Deployment.deployment_id == claims[LTI + "deployment_id"])
     ).one()
     person = _person(platform, claims)
-    course = _course(deployment, claims)
-    activity = _activity(course, claims)
+    course = _course(deployment, claims, no_context_id)
     membership = _get_or_add(Membership, {"role": role}, course_id=course.id, person_id=person.id)
     membership.role, membership.lti_roles, membership.last_launch_at = role, list(claims.get(LTI + "roles", [])), utcnow()
     db.session.flush()
-    return LaunchIdentity.new(
-        platform_id=platform.id, deployment_pk=deployment.id, course_id=course.id,
-        activity_id=activity.id, person_id=person.id, role=role, locale=person.locale or "en",
-    )
+    return platform, deployment, person, course
 
 
 def _get_or_add(model: type[M], defaults: dict[str, Any] | None = None, **keys: Any) -> M:
@@ -73,10 +98,10 @@ def _person(platform: Platform, claims: dict[str, Any]) -> Person:
     return person
 
 
-def _course(deployment: Deployment, claims: dict[str, Any]) -> Course:
+def _course(deployment: Deployment, claims: dict[str, Any], no_context_id: str) -> Course:
     context = claims.get(LTI + "context") or {}
     # Launches outside a course (e.g. from an admin page) still need somewhere to live.
-    context_id = _text(context.get("id"), 255) or f"no-context:{claims[LTI + 'resource_link']['id']}"
+    context_id = _text(context.get("id"), 255) or no_context_id[:255]
     course = _get_or_add(Course, deployment_pk=deployment.id, context_id=context_id)
     course.label = _text(context.get("label"), 255) or course.label
     course.title = _text(context.get("title"), 512) or course.title
@@ -98,13 +123,18 @@ def _activity(course: Course, claims: dict[str, Any]) -> Activity:
 
 
 def load_identity_rows(identity: LaunchIdentity) -> dict[str, Any]:
-    """The rows a launch token names, each checked to belong to the same platform and course."""
-    person = db.session.get(Person, identity.person_id)
-    activity = db.session.get(Activity, identity.activity_id)
-    course = db.session.get(Course, identity.course_id)
-    if not (person and activity and course) or activity.course_id != course.id or person.platform_id != identity.platform_id \
-            or course.deployment_pk != identity.deployment_pk:
+    """The rows a resource link launch token names, each checked to belong to the same platform and course."""
+    rows = load_course_rows(identity)
+    activity = db.session.get(Activity, identity.activity_id) if identity.activity_id is not None else None
+    if activity is None or activity.course_id != rows["course"].id:
         raise LookupError("the launch refers to rows that no longer exist")
-    return {"person": person, "activity": activity, "course": course}
+    return {**rows, "activity": activity}
 
 
+def load_course_rows(identity: LaunchIdentity) -> dict[str, Any]:
+    """The person and course a launch token names (a deep linking launch has no activity)."""
+    person = db.session.get(Person, identity.person_id)
+    course = db.session.get(Course, identity.course_id)
+    if not (person and course) or person.platform_id != identity.platform_id or course.deployment_pk != identity.deployment_pk:
+        raise LookupError("the launch refers to rows that no longer exist")
+    return {"person": person, "course": course}

@@ -173,6 +173,8 @@ class Submission(db.Model):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     submitted_at: Mapped[Optional[datetime]] = mapped_column()
     submitted_version: Mapped[Optional[int]] = mapped_column()
+    # The instructor's comment, sent to the gradebook with the grade.
+    feedback: Mapped[Optional[str]] = mapped_column(Text)
 
     entries: Mapped[list["Entry"]] = relationship(
         back_populates="submission", cascade="all, delete-orphan", order_by="Entry.position"

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from flask import abort, current_app
+from flask_babel import gettext as _
 
 from . import content
 from .models import Activity
@@ -16,10 +17,12 @@ def load(name: str) -> content.Page:
     try:
         return content.load_page(current_app.config["CONTENT_DIR"], name)
     except content.PageNotFound:
-        abort(404, description=f"There is no course page called “{name}”. Ask your course designer to check the activity's settings.")
+        abort(404, description=_("There is no course page called “%(name)s”. Ask your course designer to check the activity's settings.",
+                                 name=name))
     except content.ContentInvalid as exc:
         log.error("content: page %s is broken: %s", name, exc)
-        abort(503, description="This page cannot be shown right now because its file has errors. Your LMS administrator can see them with `lti-tool content check`.")
+        abort(503, description=_("This page cannot be shown right now because its file has errors. "
+                                 "Your LMS administrator can see them with `lti-tool content check`."))
 
 
 def for_request(activity: Activity, requested: str | None) -> content.Page:
@@ -30,5 +33,5 @@ def for_request(activity: Activity, requested: str | None) -> content.Page:
 def worksheet_page(activity: Activity) -> content.Page:
     page = load(activity.page)
     if page.worksheet is None:
-        abort(404, description="This activity has no worksheet.")
+        abort(404, description=_("This activity has no worksheet."))
     return page

@@ -92,7 +92,7 @@ def save(identity: LaunchIdentity, spec, data: dict[str, Any], base_version: Opt
 def _queue_grade(submission: Submission, spec, submit: bool, started: bool):
     """The completion grade joins the submit's transaction; optionally "in progress" on a first save."""
     if submit:
-        return grade_outbox.enqueue(submission, spec.score_maximum, completed=True)
+        return grade_outbox.enqueue(submission, spec.score_maximum, completed=True, comment=submission.feedback)
     if started and current_app.config["GRADE_PROGRESS_ON_DRAFT"]:
         return grade_outbox.enqueue(submission, spec.score_maximum, completed=False)
     return None
@@ -146,3 +146,23 @@ def revisions(submission: Submission) -> list[Revision]:
 
 def last_saved(submission: Optional[Submission]) -> Optional[datetime]:
     return submission.updated_at if submission else None
+
+
+FEEDBACK_MAX = 4000
+
+
+def set_feedback(submission: Submission, spec, text: str) -> bool:
+    """Keep the instructor's comment; a submitted worksheet's grade is sent again with it.
+
+    Returns True when a grade was queued."""
+    text = text.strip()[:FEEDBACK_MAX] or None
+    if text == submission.feedback:
+        return False
+    submission.feedback = text
+    queued = submission.status == Submission.SUBMITTED
+    if queued:
+        grade_outbox.enqueue(submission, spec.score_maximum, completed=True, comment=text or "")
+    db.session.commit()
+    if queued:
+        grade_outbox.queued_here.set()
+    return queued

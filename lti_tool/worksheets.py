@@ -4,6 +4,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import Form, FieldList, FormField, RadioField, StringField, TextAreaField
@@ -30,7 +31,22 @@ class LaunchCSRF(CSRF):
             raise ValidationError(_l("This form has expired. Reload the page and try again."))
 
 
-class WorksheetForm(Form):
+def form_locales() -> list[str]:
+    """The request's locale for WTForms' built-in translations, then English (WTForms ships both)."""
+    locale = get_locale()
+    return [str(locale), "en"] if locale is not None and str(locale) != "en" else ["en"]
+
+
+class TranslatedForm(Form):
+    """A form whose WTForms messages ("Field cannot be longer than…") are in the page's language."""
+
+    class Meta:
+        @property
+        def locales(self) -> list[str]:
+            return form_locales()
+
+
+class WorksheetForm(TranslatedForm):
     class Meta:
         csrf = True
         csrf_class = LaunchCSRF
@@ -47,7 +63,7 @@ def _row_form(spec) -> type[Form]:
             fields[col.id] = TextAreaField(col.label, validators=[Length(max=col.max_length)])
         else:
             fields[col.id] = StringField(col.label, validators=[Length(max=col.max_length)])
-    return type(f"RowForm_{spec.id}", (Form,), fields)
+    return type(f"RowForm_{spec.id}", (TranslatedForm,), fields)
 
 
 def _max_rows_validator(max_rows: int):

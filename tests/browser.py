@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 from contextlib import contextmanager
+from typing import Any
 
 from tests.services import skip_or_fail
 
@@ -30,3 +31,29 @@ def chromium(**launch_kwargs):
             yield browser
         finally:
             browser.close()
+
+
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_violations(page) -> list[dict[str, Any]]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
+    return results.response["violations"]
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}  {v['helpUrl']}")
+        for node in v["nodes"]:
+            lines.append(f"    at {' '.join(map(str, node['target']))}: {node['html'][:200]}")
+            if node.get("failureSummary"):
+                lines.append("      " + node["failureSummary"].replace("\n", "\n      "))
+    return "\n".join(lines)
+
+
+def assert_accessible(page, state: str) -> None:
+    violations = axe_violations(page)
+    assert not violations, f"axe found {len(violations)} WCAG 2.1 A/AA violation(s) in the {state} state:\n{describe(violations)}"

@@ -67,9 +67,14 @@ class Browser:
         self.base_url = base_url
         self.http = requests.Session()
 
-    def start(self, person: str, link: str = "rl-relationships", mode: str = "moodle", method: str = "get") -> Login:
-        """Click the activity in the practice course; follow it to the tool's login, which redirects to the LMS."""
-        page = self.http.get(f"{self.base_url}/dev/lms/launch", params={"person": person, "link": link, "mode": mode, "method": method})
+    def start(self, person: str, link: str = "rl-relationships", mode: str = "moodle", method: str = "get",
+              message: str | None = None) -> Login:
+        """Click the activity in the practice course (or, with message="deeplink", "Add an activity with the
+        tool"); follow it to the tool's login, which redirects to the LMS."""
+        params = {"person": person, "link": link, "mode": mode, "method": method}
+        if message is not None:
+            params["message"] = message
+        page = self.http.get(f"{self.base_url}/dev/lms/launch", params=params)
         page.raise_for_status()
         response = submit(self.http, parse_form(page.text), allow_redirects=False)
         assert response.status_code in (302, 303), f"login answered {response.status_code}: {response.text[:500]}"

@@ -16,13 +16,12 @@ from urllib.parse import urlsplit
 import pytest
 from sqlalchemy import select
 
-from tests.browser import chromium
+from tests.browser import assert_accessible, chromium
 
 pytestmark = pytest.mark.browser
 
 LINK = "rl-relationships"
 TIMEOUT_MS = 15_000
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 AUTOSAVE_DEBOUNCE_MS = 1200  # static/worksheet.js
 FARSI = "کتابخانه مرکزی"
 SCRIPT = "<script>alert(1)</script>"
@@ -240,31 +239,6 @@ def autosave(page, status: int = 200, scope=None) -> Iterator[None]:
 
 def row_values(scope) -> list[str]:
     return [el.input_value() for el in scope.locator(".ws-row input[data-col='partnership']").all()]
-
-
-# --- axe-core -------------------------------------------------------------------------------------
-
-def axe_violations(page) -> list[dict[str, Any]]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page, options={"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": ["violations"]})
-    return results.response["violations"]
-
-
-def describe(violations: list[dict[str, Any]]) -> str:
-    lines = []
-    for v in violations:
-        lines.append(f"- {v['id']} ({v['impact']}): {v['help']}  {v['helpUrl']}")
-        for node in v["nodes"]:
-            lines.append(f"    at {' '.join(map(str, node['target']))}: {node['html'][:200]}")
-            if node.get("failureSummary"):
-                lines.append("      " + node["failureSummary"].replace("\n", "\n      "))
-    return "\n".join(lines)
-
-
-def assert_accessible(page, state: str) -> None:
-    violations = axe_violations(page)
-    assert not violations, f"axe found {len(violations)} WCAG 2.1 A/AA violation(s) in the {state} state:\n{describe(violations)}"
 
 
 # --- 1. a learner's whole journey in the course frame ---------------------------------------------

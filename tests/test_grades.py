@@ -206,8 +206,9 @@ def test_instructor_sees_failed_grades_with_their_reason(tool, lms):
     submitted(tool, "u-learner-3")
     wait_for(lambda: outbox(tool.app, "u-learner-3")[-1].status == "failed", what="a failure")
     page = Browser(tool.base_url).launch("u-instructor-1")
-    section = BeautifulSoup(page.text, "html.parser").select_one("#grade-delivery")
-    assert "not students" in section.get_text() and BeautifulSoup(page.text, "html.parser").select_one("#no-grade-service") is None
+    cell = BeautifulSoup(page.text, "html.parser").select_one('tr[data-sub="u-learner-3"] td.grade')
+    assert cell["data-grade"] == "failed" and "not students" in cell.get_text()
+    assert BeautifulSoup(page.text, "html.parser").select_one("#no-grade-service") is None
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from lti_tool.paths import TRANSLATIONS_DIR
-from tests.lms import Login, parse_form, submit, unverified
+from tests.lms import Login, parse_form, resign, submit, unverified
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 SPANISH_LEARNER = "u-learner-3"  # the roster's locale for this person is "en": the launch overrides it
@@ -192,3 +192,136 @@ def test_spanish_catalog_is_complete_and_compiled():
 
     compiled = {plain(m.id): plain(m.string) for m in mo if m.id}
     assert compiled == {plain(m.id): plain(m.string) for m in messages}, "run `make translations` to recompile"
+
+
+# --- error pages, API messages and WTForms' own messages ---------------------------------------------
+
+SPANISH_BROWSER = {"Accept-Language": "es-MX,es;q=0.9,en;q=0.5"}
+
+
+def tokens_of(response) -> dict[str, str]:
+    """The headers the page's script sends: its launch token and CSRF token."""
+    node = soup_of(response).select_one("#launch")
+    return {"X-Launch-Token": node["data-launch-token"], "X-CSRF-Token": node["data-csrf-token"]}
+
+
+def error_page(response, status: int) -> BeautifulSoup:
+    assert response.status_code == status, f"{response.status_code}: {response.text[:1500]}"
+    soup = soup_of(response)
+    assert soup.select_one("[role=alert] #error-title") is not None, response.text[:1500]
+    return soup
+
+
+def test_failed_launch_is_explained_in_the_browsers_language(browser):
+    """No launch exists yet, so Accept-Language picks the language; the advice is whole Spanish sentences."""
+    login = browser.start(SPANISH_LEARNER)
+    response = browser.http.post(f"{browser.base_url}/lti/launch", data={"state": login.state}, headers=SPANISH_BROWSER)
+    soup = error_page(response, 400)
+    assert soup.html["lang"] == "es"
+    assert text_of(soup, "#error-title") == "El lanzamiento no incluía ningún token de identidad"
+    assert text_of(soup, ".error-advice") == (
+        "Qué hacer: Esta página se debe abrir desde su LMS. Regrese al curso en su LMS y vuelva a abrir la actividad. "
+        "Si su navegador bloquea las cookies de terceros, intente permitirlas para este sitio.")
+    assert text_of(soup, ".error-detail").startswith("Qué ocurrió: ")
+    assert text_of(soup, ".error-ref").startswith("Referencia: missing_id_token · solicitud ")
+    for english in ("What to do", "What happened", "Reference:", "Go back to the course", "identity token"):
+        assert english not in response.text
+
+
+def test_failed_launch_stays_english_for_an_english_browser(browser):
+    login = browser.start(SPANISH_LEARNER)
+    response = browser.http.post(f"{browser.base_url}/lti/launch", data={"state": login.state},
+                                 headers={"Accept-Language": "en-US,en;q=0.8"})
+    soup = error_page(response, 400)
+    assert soup.html["lang"] == "en"
+    assert text_of(soup, "#error-title") == "The launch carried no identity token"
+    assert text_of(soup, ".error-advice") == (
+        "What to do: This page must be opened from your LMS. Go back to the course in your LMS and open the activity again. "
+        "If your browser blocks third-party cookies, try allowing them for this site.")
+    assert text_of(soup, ".error-ref").startswith("Reference: missing_id_token · request ")
+
+
+def test_refused_login_is_spanish_for_a_spanish_browser(browser):
+    response = browser.http.get(f"{browser.base_url}/lti/login", params={"iss": "https://x.example"}, headers=SPANISH_BROWSER)
+    soup = error_page(response, 400)
+    assert text_of(soup, "#error-title") == "La solicitud de inicio de sesión del LMS está incompleta"
+    assert text_of(soup, ".error-advice") == (
+        "Qué hacer: Regrese al curso en su LMS y vuelva a abrir la actividad. Un administrador del LMS debe revisar "
+        "la URL de inicio de sesión y el ID de cliente de la herramienta en el LMS.")
+
+
+def test_spanish_launch_advice_keeps_its_facts(browser, lms_key):
+    """The translated advice still names the issuer, client id and deployment to activate."""
+    fields = browser.authorize(browser.start(SPANISH_LEARNER)).fields
+    fields["id_token"] = resign(fields["id_token"], lms_key, claims={LTI + "deployment_id": "deployment-es"})
+    _, claims = unverified(fields["id_token"])
+    response = browser.http.post(f"{browser.base_url}/lti/launch", data=fields, headers=SPANISH_BROWSER)
+    soup = error_page(response, 403)
+    assert text_of(soup, "#error-title") == "Esta implementación (deployment) de la herramienta aún no está activa"
+    assert text_of(soup, ".error-advice") == (
+        "Qué hacer: Un administrador del LMS debe activarla en la herramienta: `lti-tool platforms activate "
+        f"--issuer {claims['iss']} --client-id {claims['aud']} --deployment-id deployment-es`.")
+
+
+def test_error_page_without_a_launch_follows_the_browser(browser):
+    response = browser.http.get(f"{browser.base_url}/activity", headers=SPANISH_BROWSER)
+    soup = error_page(response, 401)
+    assert soup.html["lang"] == "es"
+    assert text_of(soup, "#error-title") == "No autorizado"
+    assert text_of(soup, ".error-detail") == "Qué ocurrió: Esta página se debe abrir desde su curso en el LMS."
+    assert text_of(soup, ".error-advice") == "Qué hacer: Vuelva a abrir la actividad desde su curso en el LMS."
+    english = error_page(browser.http.get(f"{browser.base_url}/activity"), 401)
+    assert english.html["lang"] == "en"
+    assert text_of(english, "#error-title") == "Unauthorized"
+    assert text_of(english, ".error-detail") == "What happened: This page must be opened from your course in the LMS."
+    assert text_of(english, ".error-advice") == "What to do: Open the activity again from your course in the LMS."
+
+
+def test_error_pages_after_a_spanish_launch_are_spanish(browser):
+    """After a launch its locale wins, whatever the browser sends."""
+    response, _ = launch(browser, SPANISH_LEARNER, locale="es")
+    token = tokens_of(response)["X-Launch-Token"]
+    page = browser.http.get(f"{browser.base_url}/activity", params={"lt": token, "page": "no-such-page"},
+                            headers={"Accept-Language": "en"})
+    soup = error_page(page, 404)
+    assert soup.html["lang"] == "es"
+    assert text_of(soup, "#error-title") == "No encontrado"
+    assert text_of(soup, ".error-detail") == (
+        "Qué ocurrió: No hay ninguna página del curso llamada “no-such-page”. "
+        "Pida al diseñador del curso que revise la configuración de la actividad.")
+    assert text_of(soup, ".error-advice") == "Qué hacer: Revise la dirección o vuelva a abrir la actividad desde su curso."
+    assert text_of(soup, ".error-ref").startswith("Referencia: 404 · solicitud ")
+    forbidden = error_page(browser.http.get(f"{browser.base_url}/instructor/", params={"lt": token}), 403)
+    assert text_of(forbidden, "#error-title") == "Acceso prohibido"
+    assert text_of(forbidden, ".error-detail") == "Qué ocurrió: Esta página es para los docentes del curso."
+
+
+def test_api_messages_are_spanish_for_a_spanish_learner(browser):
+    headers = tokens_of(launch(browser, SPANISH_LEARNER, locale="es")[0])
+    response = browser.http.post(f"{browser.base_url}/api/worksheet", json=[1, 2], headers=headers)
+    assert response.status_code == 400
+    assert response.json()["message"] == "Se esperaba un objeto JSON."
+
+
+TOO_LONG = {"rows": [{"partnership": "x" * 201, "type": "sometimes"}], "answers": {"talk-more": "a" * 3001},
+            "base_version": None, "action": "save"}
+
+
+def test_wtforms_messages_are_spanish_for_a_spanish_learner(browser):
+    headers = tokens_of(launch(browser, SPANISH_LEARNER, locale="es")[0])
+    response = browser.http.post(f"{browser.base_url}/api/worksheet", json=TOO_LONG, headers=headers)
+    assert response.status_code == 422, response.text[:500]
+    errors = response.json()["errors"]
+    assert errors["rows-0-partnership"] == ["El campo no puede tener más de 200 caracteres."]
+    assert errors["q_talk-more"] == ["El campo no puede tener más de 3000 caracteres."]
+    assert errors["rows-0-type"] == ["Opción inválida."]
+
+
+def test_wtforms_messages_stay_english_for_an_english_learner(browser):
+    launch(browser, SPANISH_LEARNER, locale="es")  # a Spanish launch elsewhere changes nothing here
+    headers = tokens_of(launch(browser, ENGLISH_LEARNER)[0])
+    response = browser.http.post(f"{browser.base_url}/api/worksheet", json=TOO_LONG, headers=headers)
+    assert response.status_code == 422, response.text[:500]
+    errors = response.json()["errors"]
+    assert errors["rows-0-partnership"] == ["Field cannot be longer than 200 characters."]
+    assert errors["rows-0-type"] == ["Not a valid choice."]

@@ -6,7 +6,6 @@ import time
 import jwt
 import pytest
 from bs4 import BeautifulSoup
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.lms import Browser, b64, resign, unverified

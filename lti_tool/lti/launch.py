@@ -18,6 +18,7 @@ import requests
 from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
 from pylti1p3.exception import LtiException
 
+from . import deep_linking
 from . import state as launch_state
 from .errors import LaunchError
 from .state import SharedCacheStorage
@@ -257,9 +258,12 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if not isinstance(body.get(LTI + "roles"), list):
             raise LaunchError("missing_claim", "the id_token has no roles claim")
         try:
-            return super().validate_message()
+            super().validate_message()
         except LtiException as exc:
             raise LaunchError("missing_claim", str(exc)) from exc
+        if body.get(LTI + "message_type") == "LtiDeepLinkingRequest":
+            deep_linking.check_settings(body.get(deep_linking.SETTINGS_CLAIM))
+        return self
 
     def validate_nonce(self) -> "ToolMessageLaunch":
         nonce = self._jwt["body"].get("nonce")
@@ -301,3 +305,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
     def platform_identity(self) -> tuple[str, str, str]:
         return self.get_iss(), self.get_client_id(), self.claims[LTI + "deployment_id"]
 
+    def deep_link_request(self) -> deep_linking.DeepLinkRequest:
+        """A deep linking launch's settings with the platform and deployment that sent them."""
+        iss, client_id, deployment_id = self.platform_identity()
+        return deep_linking.DeepLinkRequest(iss, client_id, deployment_id, dict(self.claims[deep_linking.SETTINGS_CLAIM]))

@@ -19,16 +19,21 @@ SALT = "lti-tool.launch-token.v1"
 
 @dataclass(frozen=True)
 class LaunchIdentity:
-    """Who launched what: every id a request is scoped to."""
+    """Who launched what: every id a request is scoped to.
+
+    A deep linking launch names no activity (activity_id None) and carries `deep_link`, the key of
+    its deep linking settings in the cache (kept server-side: the browser never supplies the return URL).
+    """
 
     sid: str
     platform_id: int
     deployment_pk: int
     course_id: int
-    activity_id: int
+    activity_id: Optional[int]
     person_id: int
     role: str
     locale: str = "en"
+    deep_link: Optional[str] = None
 
     @classmethod
     def new(cls, **fields) -> "LaunchIdentity":

@@ -5,6 +5,7 @@ from functools import wraps
 from typing import Callable
 
 from flask import abort, current_app, g, request
+from flask_babel import gettext as _
 
 from .. import launches
 from ..lti import launch_token
@@ -20,19 +21,20 @@ def token_from_request() -> str | None:
     return request.headers.get(HEADER) or request.form.get("launch_token") or request.args.get("lt")
 
 
-def launch_required(role: str | None = None) -> Callable:
-    """Load the launch identity into g.launch (401 without a valid token, 403 for the wrong role)."""
+def launch_required(role: str | None = None, rows: Callable = launches.load_identity_rows) -> Callable:
+    """Load the launch identity into g.launch (401 without a valid token, 403 for the wrong role),
+    and its rows into g.rows (`rows=launches.load_course_rows` for a course-level, deep linking launch)."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
             identity = _identity_or_abort()
             if role is not None and identity.role != role:
-                abort(403, description="This page is for instructors of the course.")
+                abort(403, description=_("This page is for instructors of the course."))
             try:
-                g.rows = launches.load_identity_rows(identity)
+                g.rows = rows(identity)
             except LookupError:
-                abort(401, description="Your launch is no longer valid. Open the activity again from your course.")
+                abort(401, description=_("Your launch is no longer valid. Open the activity again from your course."))
             return view(*args, **kwargs)
 
         return wrapped
@@ -45,9 +47,9 @@ def _identity_or_abort() -> launch_token.LaunchIdentity:
     try:
         identity = launch_token.read(token_from_request(), config["SECRET_KEY"], config["LAUNCH_TOKEN_MAX_AGE"])
     except launch_token.TokenExpired:
-        abort(401, description="Your session in this activity has expired. Open the activity again from your course.")
+        abort(401, description=_("Your session in this activity has expired. Open the activity again from your course."))
     except launch_token.TokenInvalid:
-        abort(401, description="This page must be opened from your course in the LMS.")
+        abort(401, description=_("This page must be opened from your course in the LMS."))
     g.launch = identity
     g.launch_token = launch_token.issue(identity, config["SECRET_KEY"])
     g.csrf_token = launch_token.csrf_token(identity, config["SECRET_KEY"])
@@ -63,4 +65,4 @@ def enforce_csrf() -> None:
     identity = _identity_or_abort()
     candidate = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")
     if not launch_token.csrf_valid(identity, current_app.config["SECRET_KEY"], candidate):
-        abort(400, description="This form has expired or did not come from this activity. Reload the page and try again.")
+        abort(400, description=_("This form has expired or did not come from this activity. Reload the page and try again."))

@@ -5,6 +5,8 @@ import logging
 import secrets
 
 from flask import Flask, g, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ..lti.errors import LaunchError
@@ -13,11 +15,22 @@ from .lti import launch_error_page
 
 log = logging.getLogger("lti_tool.errors")
 
+# Lazy: translated when the page is shown, in the launch's language (else the browser's).
 ADVICE = {
-    401: "Open the activity again from your course in the LMS.",
-    403: "If you think you should see this page, ask your instructor or LMS administrator.",
-    404: "Check the address, or open the activity again from your course.",
-    413: "What you sent is too large. Shorten it and try again.",
+    401: _l("Open the activity again from your course in the LMS."),
+    403: _l("If you think you should see this page, ask your instructor or LMS administrator."),
+    404: _l("Check the address, or open the activity again from your course."),
+    413: _l("What you sent is too large. Shorten it and try again."),
+}
+# The page titles of the statuses the tool answers with (werkzeug's names, translated); others keep werkzeug's name.
+TITLES = {
+    400: _l("Bad Request"),
+    401: _l("Unauthorized"),
+    403: _l("Forbidden"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
+    413: _l("Request Entity Too Large"),
+    503: _l("Service Unavailable"),
 }
 
 
@@ -45,13 +58,14 @@ def _security_headers(response):
 def _http_error(error: HTTPException):
     if request.accept_mimetypes.best == "application/json" or request.is_json:
         return {"error": error.name, "message": error.description}, error.code
-    advice = ADVICE.get(error.code or 500, "")
-    return render_template("error.html", title=error.name, detail=error.description, advice=advice, code=error.code), error.code
+    advice = str(ADVICE.get(error.code or 500, ""))
+    title = str(TITLES.get(error.code or 500, error.name))
+    return render_template("error.html", title=title, detail=error.description, advice=advice, code=error.code), error.code
 
 
 def _unexpected(error: Exception):
     log.exception("unexpected error on %s %s (request %s)", request.method, request.path, g.get("request_id"))
     return render_template(
-        "error.html", title="Something went wrong", detail="The tool hit an unexpected error. Nothing you saved is lost.",
-        advice="Try again in a moment. If it keeps happening, tell your LMS administrator the reference below.", code=500,
+        "error.html", title=_("Something went wrong"), detail=_("The tool hit an unexpected error. Nothing you saved is lost."),
+        advice=_("Try again in a moment. If it keeps happening, tell your LMS administrator the reference below."), code=500,
     ), 500

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from .. import pages, submissions
 from ..worksheets import build_form, flat_errors, form_values, json_to_formdata
@@ -62,7 +63,7 @@ def autosave():
     page = pages.worksheet_page(g.rows["activity"])
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict):
-        abort(400, description="Expected a JSON object.")
+        abort(400, description=_("Expected a JSON object."))
     form = build_form(page.worksheet, g.launch, _secret(),
                       formdata=json_to_formdata(page.worksheet, payload, request.headers.get("X-CSRF-Token")))
     if not form.validate():

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from .. import keys, launches
-from ..lti import launch_token
+from ..lti import deep_linking, launch_token
 from ..lti.errors import LaunchError
 from ..lti.launch import ToolMessageLaunch, ToolOIDCLogin
 from ..lti.tool_conf import DbToolConf
@@ -40,16 +41,30 @@ def launch():
         timeout=config["HTTP_TIMEOUT_SECONDS"],
     )
     message.validate()
-    iss, client_id, _ = message.platform_identity()
+    iss, client_id, _deployment = message.platform_identity()
     role = message.role_kind()
-    identity = launches.record_launch(message.claims, iss, client_id, role)
+    if message.is_deep_link_launch():
+        identity, endpoint = _record_deep_linking(message, role), "deep_linking.choose"
+    else:
+        identity = launches.record_launch(message.claims, iss, client_id, role)
+        endpoint = "instructor.home" if role == "instructor" else "learner.home"
     log.info("launch accepted: iss=%s client_id=%s role=%s person=%s", iss, client_id, role, identity.person_id)
     token = launch_token.issue(identity, config["SECRET_KEY"])
-    endpoint = "instructor.home" if role == "instructor" else "learner.home"
     response = redirect(url_for(endpoint, lt=token), code=303)
     # pylti1p3 leaves one state cookie per launch; expire this one now that it is spent.
     response.delete_cookie(f"lti1p3-{message.state}", path="/")
     return response
+
+
+def _record_deep_linking(message: ToolMessageLaunch, role: str) -> launch_token.LaunchIdentity:
+    """A deep linking launch (instructors only): its settings stay in the cache, named by the launch token."""
+    if role != "instructor":
+        log.warning("deep linking refused: role %s may not add content (iss=%s)", role, message.get_iss())
+        abort(403, description=_("Only instructors, teaching assistants and administrators can add activities "
+                                 "to the course with this tool."))
+    iss, client_id, _deployment = message.platform_identity()
+    key = deep_linking.save_request(message.deep_link_request(), current_app.config["LAUNCH_TOKEN_MAX_AGE"])
+    return launches.record_deep_linking_launch(message.claims, iss, client_id, role, key)
 
 
 @bp.get("/.well-known/jwks.json")
