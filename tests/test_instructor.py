@@ -243,3 +243,21 @@ def test_learner_ids_of_another_platform_are_not_found(tool, instructor):
                                    .where(Platform.client_id == "practice-canvas")).first()
     response = browser.http.get(f"{tool.base_url}/instructor/learner/{other}", params={"lt": token})
     assert response.status_code == 404
+
+
+def test_the_roster_follows_nrps_paging(tool, classroom, lms_key):
+    """The LMS hands the roster out two members a page: every learner still appears."""
+    from tests.lms import unverified
+
+    nrps = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
+    browser = Browser(tool.base_url)
+    form = browser.authorize(browser.start("u-instructor-1"))
+    claim = dict(unverified(form.fields["id_token"])[1][nrps])
+    claim["context_memberships_url"] += ("&" if "?" in claim["context_memberships_url"] else "?") + "limit=2"
+    form.fields["id_token"] = resign(form.fields["id_token"], lms_key, claims={nrps: claim})
+    page = submit(browser.http, form)
+    subs = {tr["data-sub"] for tr in soup(page).select("#class-table tbody tr")}
+    assert {"u-learner-1", "u-learner-2", "u-learner-3", "u-test-student"} <= subs
+    assert soup(page).select_one("#roster-source") is None, "the roster came from the LMS"
+    stats = requests.get(f"{tool.base_url}/dev/lms/api/stats", timeout=10).json()
+    assert stats["nrps_requests"] >= 3, "several pages were fetched"
