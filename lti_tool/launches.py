@@ -94,7 +94,10 @@ def _person(platform: Platform, claims: dict[str, Any]) -> Person:
         if value is not None:
             setattr(person, field, value)
     presentation = claims.get(LTI + "launch_presentation") or {}
-    person.locale = _text(presentation.get("locale") or claims.get("locale"), 35) or person.locale
+    custom_locale = (claims.get(LTI + "custom") or {}).get("canvas_user_locale")  # see tool_config.canvas_config
+    if isinstance(custom_locale, str) and custom_locale.startswith("$"):
+        custom_locale = None  # a substitution the platform did not resolve
+    person.locale = _text(presentation.get("locale") or claims.get("locale") or custom_locale, 35) or person.locale
     return person
 
 

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException
 
 from ..lti.errors import LaunchError
-from . import access
+from . import access, headers
 from .lti import launch_error_page
 
 log = logging.getLogger("lti_tool.errors")
@@ -49,8 +49,7 @@ def _request_id() -> None:
 
 
 def _security_headers(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response = headers.apply(response)
     response.headers["X-Request-Id"] = g.get("request_id", "")
     return response
 

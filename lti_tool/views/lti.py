@@ -6,7 +6,7 @@ import logging
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import keys, launches
+from .. import keys, launches, tool_config
 from ..lti import deep_linking, launch_token
 from ..lti.errors import LaunchError
 from ..lti.launch import ToolMessageLaunch, ToolOIDCLogin
@@ -65,6 +65,12 @@ def _record_deep_linking(message: ToolMessageLaunch, role: str) -> launch_token.
     iss, client_id, _deployment = message.platform_identity()
     key = deep_linking.save_request(message.deep_link_request(), current_app.config["LAUNCH_TOKEN_MAX_AGE"])
     return launches.record_deep_linking_launch(message.claims, iss, client_id, role, key)
+
+
+@bp.get("/lti/canvas.json")
+def canvas_json():
+    """The Canvas developer key configuration (paste this URL into "Enter URL")."""
+    return jsonify(tool_config.canvas_config(current_app.config["TOOL_BASE_URL"]))
 
 
 @bp.get("/.well-known/jwks.json")

@@ -1,0 +1,64 @@
+"""Security headers of the tool's pages. The Content-Security-Policy lets only the registered
+platforms frame the tool (frame-ancestors) and receive its forms (deep linking answers); scripts
+and styles come from the tool itself, never inline."""
+from __future__ import annotations
+
+import time
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..extensions import db
+from ..models import Platform
+
+ORIGINS_TTL = 60.0
+CANVAS_ISSUER = "https://canvas.instructure.com"
+CANVAS_HOSTED = "https://*.instructure.com"
+_cache: dict[str, tuple[float, tuple[str, ...]]] = {}
+
+
+def platform_origins() -> tuple[str, ...]:
+    """Origins of every registered platform (issuer and endpoints), refreshed every minute."""
+    key = current_app.config["SQLALCHEMY_DATABASE_URI"]
+    cached = _cache.get(key)
+    if cached and cached[0] > time.monotonic():
+        return cached[1]
+    try:
+        urls = db.session.execute(select(Platform.issuer, Platform.auth_login_url, Platform.auth_token_url)).all()
+    except SQLAlchemyError:  # the database is down: the page still goes out, framed by nobody else
+        db.session.rollback()
+        return ()
+    origins = {o for row in urls for u in row if (o := _origin(u))}
+    if any(row[0] == CANVAS_ISSUER for row in urls):
+        origins.add(CANVAS_HOSTED)  # hosted Canvas frames the tool from each school's own subdomain
+    origins = tuple(sorted(origins))
+    _cache[key] = (time.monotonic() + ORIGINS_TTL, origins)
+    return origins
+
+
+def _origin(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def content_security_policy() -> str:
+    platforms = " ".join(platform_origins())
+    return "; ".join([
+        "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+        "connect-src 'self'", "object-src 'none'", "base-uri 'none'",
+        f"form-action 'self' {platforms}".strip(), f"frame-ancestors 'self' {platforms}".strip(),
+    ])
+
+
+def apply(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if request.blueprint and request.blueprint.startswith("devlms"):
+        return response  # the practice LMS is another site that happens to share the process
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
