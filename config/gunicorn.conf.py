@@ -22,6 +22,18 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 control_socket_disable = True
 
 
+def on_starting(server):
+    """Refuse to serve when the database schema is behind (or ahead of) the code."""
+    from lti_tool import create_app, schema
+
+    app = create_app()
+    with app.app_context():
+        problem = schema.problem()
+    if problem:
+        server.log.error("refusing to start: %s", problem)
+        raise SystemExit(f"refusing to start: {problem}")
+
+
 def when_ready(server):
     """Report broken course pages once at startup (learners then get a clear 503, never a 500)."""
     from lti_tool import content, create_app

@@ -133,8 +133,11 @@ def grades_worker(once, name):
     import signal
     import threading
 
+    from . import schema
     from .grade_worker import GradeWorker
 
+    if problem := schema.problem():
+        raise click.ClickException(f"refusing to start: {problem}")
     worker = GradeWorker(current_app._get_current_object(), name=name)
     if once:
         total = 0

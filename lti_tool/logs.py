@@ -4,7 +4,17 @@ from __future__ import annotations
 import logging
 import sys
 
-FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+from flask import g, has_request_context
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s rid=%(request_id)s: %(message)s"
+
+
+class RequestId(logging.Filter):
+    """Every line names the request it belongs to (the X-Request-Id the tool answers with), or '-'."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = g.get("request_id", "-") if has_request_context() else "-"
+        return True
 
 
 def configure(level: str) -> None:
@@ -14,6 +24,7 @@ def configure(level: str) -> None:
     if not any(getattr(h, "_lti_tool", False) for h in logger.handlers):
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter(FORMAT))
+        handler.addFilter(RequestId())
         handler._lti_tool = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
         logger.propagate = False
