@@ -48,3 +48,18 @@ def test_a_schema_newer_than_the_code_is_refused(tmp_path):
     with pytest.raises(RuntimeError):
         server.start(timeout=20)
     assert "newer than this code" in (tmp_path / "server.log").read_text()
+
+
+@pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
+def test_migrations_build_an_empty_database_that_matches_the_models(tmp_path, engine):
+    from contextlib import nullcontext
+
+    from tests.services import throwaway_postgres
+
+    env = env_for(tmp_path)
+    with (throwaway_postgres() if engine == "postgresql" else nullcontext(env["DATABASE_URL"])) as url:
+        env["DATABASE_URL"] = url
+        upgraded = run_cli(env, "db", "upgrade")
+        assert upgraded.returncode == 0, upgraded.stderr
+        check = run_cli(env, "db", "check")
+        assert check.returncode == 0 and "No new upgrade operations detected" in check.stdout + check.stderr

@@ -81,3 +81,52 @@ def test_stale_cached_jwks_is_fetched_again_for_an_unknown_kid(pair):
     assert browser.launch("u-learner-1").status_code == 200
     with app.app_context():
         assert state.jwks_get(key_set_url)["keys"], "the JWKS was fetched again and cached"
+
+
+@pytest.mark.services
+def test_saves_and_grades_across_both_instances_lose_nothing_and_send_nothing_twice(pair):
+    """Learners log in on one instance, launch on the other, save on both; both instances' grade
+    workers (GRADE_WORKER=inline, two processes each) share the outbox."""
+    from collections import Counter
+
+    from bs4 import BeautifulSoup
+
+    from lti_tool import create_app
+    from tests.gradebook import PracticeLMS, outbox, wait_for
+    from tests.worksheet_client import Learner, complete_data
+
+    a, b = pair
+    app = create_app({k: v for k, v in a.env.items() if k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "INSTANCE_PATH", "TOOL_BASE_URL")})
+    subs = [f"u-load-{n}" for n in range(500, 520)]
+    learners = []
+    for sub in subs:
+        browser = Browser(a.base_url)
+        form = browser.authorize(browser.start(sub))
+        form.action = form.action.replace(a.base_url, b.base_url)
+        landing = submit(browser.http, form)
+        assert landing.status_code == 200, landing.text[:500]
+        node = BeautifulSoup(landing.text, "html.parser").find(id="launch")
+        learners.append(Learner(b.base_url, browser.http, landing, node["data-launch-token"], node["data-csrf-token"]))
+    versions = {}
+    for round_ in range(4):
+        for sub, learner in zip(subs, learners):
+            learner.base_url = (a if round_ % 2 else b).base_url
+            data = complete_data()
+            data["rows"][0]["strengths"] = f"round {round_}"
+            response = learner.autosave(data, versions.get(sub), action="submit" if round_ == 3 else "save")
+            assert response.status_code == 200, response.text[:300]
+            versions[sub] = response.json()["version"]
+    assert set(versions.values()) == {4}, "every save landed, on either instance"
+    lms = PracticeLMS(a.base_url)
+    wait_for(lambda: all((rows := outbox(app, s)) and rows[-1].status == "sent" for s in subs), timeout=60,
+             what="every grade sent by the instances' workers")
+    accepted = Counter(p["user_id"] for p in lms.scores(status=200) if p["user_id"] in subs)
+    assert accepted == Counter({s: 1 for s in subs}), "each grade sent exactly once"
+    from lti_tool.extensions import db
+    from lti_tool.models import Submission
+
+    with app.app_context():
+        from sqlalchemy import select
+
+        strengths = {s.entries[0].values["strengths"] for s in db.session.scalars(select(Submission)) if s.person.sub in subs}
+    assert strengths == {"round 3"}
