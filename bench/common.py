@@ -51,19 +51,19 @@ def prepare(env: dict[str, str]):
 class Server:
     """gunicorn with config/gunicorn.conf.py (production settings), access log off."""
 
-    def __init__(self, env: dict[str, str], log: Path):
-        self.env, self.log = env, log
+    def __init__(self, env: dict[str, str], log: Path, app: str = "lti_tool:create_app()",
+                 config: str = str(ROOT / "config" / "gunicorn.conf.py")):
+        self.env, self.log, self.app, self.config = env, log, app, config
         self.base_url = env["TOOL_BASE_URL"]
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> "Server":
-        cmd = [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "config" / "gunicorn.conf.py"), "--access-logfile", "/dev/null",
-               "lti_tool:create_app()"]
+        cmd = [sys.executable, "-m", "gunicorn", "-c", self.config, "--access-logfile", "/dev/null", self.app]
         self.proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **self.env}, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if requests.get(self.base_url + "/healthz", timeout=1).ok:
+                if requests.get(self.base_url + "/healthz", timeout=1).status_code < 500:
                     return self
             except requests.RequestException:
                 time.sleep(0.1)
