@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from flask import current_app
+from flask import current_app, g, has_app_context
 from jwcrypto.jwk import JWK
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +30,16 @@ def _new_key() -> ToolKey:
 
 
 def signing_key() -> ToolKey:
-    """The current signing key, creating the first one if there is none."""
+    """The current signing key, creating the first one if there is none (remembered for the request)."""
+    if has_app_context() and g.get("_signing_key") is not None:
+        return g._signing_key
+    key = _current_signing_key()
+    if has_app_context():
+        g._signing_key = key
+    return key
+
+
+def _current_signing_key() -> ToolKey:
     key = db.session.scalars(
         select(ToolKey).where(ToolKey.retired_at.is_(None)).order_by(ToolKey.id.desc()).limit(1)
     ).first()
@@ -41,7 +50,7 @@ def signing_key() -> ToolKey:
         db.session.commit()
     except IntegrityError:  # another process made it first
         db.session.rollback()
-    return signing_key()
+    return _current_signing_key()
 
 
 def rotate() -> ToolKey:
@@ -52,6 +61,8 @@ def rotate() -> ToolKey:
     fresh = _new_key()
     db.session.add(fresh)
     db.session.commit()
+    if has_app_context():
+        g._signing_key = fresh
     return fresh
 
 

@@ -6,6 +6,7 @@ from typing import Optional
 from pylti1p3.deployment import Deployment as LtiDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
+from flask import g, has_app_context
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -42,7 +43,16 @@ class DbToolConf(ToolConfAbstract):
         return True
 
     def find_platform(self, iss: str, client_id: Optional[str]) -> Optional[Platform]:
-        """The platform for (iss, client_id); without a client_id, the issuer's only one."""
+        """The platform for (iss, client_id); without a client_id, the issuer's only one.
+
+        Remembered for the rest of the request: pylti1p3 asks several times per login and launch."""
+        memo = g.setdefault("_lti_platforms", {}) if has_app_context() else {}
+        if (iss, client_id) not in memo:
+            memo[(iss, client_id)] = self._query_platform(iss, client_id)
+        return memo[(iss, client_id)]
+
+    @staticmethod
+    def _query_platform(iss: str, client_id: Optional[str]) -> Optional[Platform]:
         stmt = select(Platform).where(Platform.issuer == iss)
         if client_id:
             return db.session.scalars(stmt.where(Platform.client_id == client_id)).first()
