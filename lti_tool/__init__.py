@@ -47,9 +47,9 @@ def register_proxy(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from .views import deep_linking, health, instructor, learner, lti
+    from .views import deep_linking, health, instructor, learner, lti, registration
 
-    for module in (lti, learner, instructor, deep_linking, health):
+    for module in (lti, learner, instructor, deep_linking, health, registration):
         app.register_blueprint(module.bp)
     if app.config["DEV_LMS"]:
         from . import devlms

@@ -189,7 +189,8 @@ def init_app(app: Flask) -> None:
 def admin_urls():
     """Print the URLs an LMS admin needs to register the tool."""
     base = current_app.config["TOOL_BASE_URL"]
-    for label, path in (("Login (OIDC initiation) URL", "/lti/login"), ("Launch / redirect URL", "/lti/launch"),
+    for label, path in (("Register by URL (dynamic reg.)", "/lti/register"),
+                        ("Login (OIDC initiation) URL", "/lti/login"), ("Launch / redirect URL", "/lti/launch"),
                         ("Public keyset (JWKS) URL", "/.well-known/jwks.json")):
         click.echo(f"  {label:30} {base}{path}")
     if current_app.config["DEV_LMS"]:

@@ -57,3 +57,21 @@ def describe(violations: list[dict[str, Any]]) -> str:
 def assert_accessible(page, state: str) -> None:
     violations = axe_violations(page)
     assert not violations, f"axe found {len(violations)} WCAG 2.1 A/AA violation(s) in the {state} state:\n{describe(violations)}"
+
+
+# Chromium's switch for the third-party cookie phase-out: cookies of a site framed by another site are
+# blocked unless they are partitioned (CHIPS), as in Chrome with third-party cookies blocked.
+BLOCK_THIRD_PARTY_COOKIES = ["--test-third-party-cookie-phaseout"]
+
+
+@contextmanager
+def chromium_without_third_party_cookies(*, ignore_certificate_errors: bool = True, args: list[str] | None = None):
+    """A Playwright browser that blocks third-party cookies (partitioned ones still work), for a tool
+    and an LMS on different sites; by default it accepts the self-signed certificate of a test server."""
+    extra = list(BLOCK_THIRD_PARTY_COOKIES)
+    if ignore_certificate_errors:
+        extra.append("--ignore-certificate-errors")
+    # "localhost" straight to the IPv4 loopback, where the test server listens.
+    extra.append("--host-resolver-rules=MAP localhost 127.0.0.1")
+    with chromium(args=extra + list(args or [])) as browser:
+        yield browser

@@ -107,6 +107,7 @@ def test_devlms_register_refused_without_dev_lms(cli):
 def test_urls_printed(cli):
     out = cli("urls").stdout
     assert "/lti/login" in out and "/lti/launch" in out and "/.well-known/jwks.json" in out
+    assert "/lti/register" in out
 
 
 def test_flask_app_entry_point_works_too(cli, tmp_path):

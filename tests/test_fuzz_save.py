@@ -13,7 +13,7 @@ QUESTIONS = ("connect-colleagues", "leverage-relationships", "talk-more", "never
 PERSON = "u-load-9000"
 
 text = st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from(["", "formal", "informal", "x" * 201, "<script>"])
-junk = st.none() | st.integers() | st.floats(allow_nan=False) | st.booleans() | st.lists(st.integers(), max_size=2)
+junk = st.none() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.booleans() | st.lists(st.integers(), max_size=2)
 value = text | junk
 row = st.dictionaries(st.sampled_from(COLUMNS + ("extra", "__proto__")), value, max_size=6) | junk
 payload = st.fixed_dictionaries({}, optional={

@@ -1,7 +1,8 @@
 """The practice LMS: a real LTI 1.3 platform served under /dev/lms, for development and tests.
 
 It imports nothing from the rest of lti_tool and talks to the tool only over HTTP, through the
-tool's public URLs (TOOL_BASE_URL + /lti/login, /lti/launch, /.well-known/jwks.json).
+tool's public URLs (TOOL_BASE_URL + /lti/login, /lti/launch, /.well-known/jwks.json), or those a tool
+registered by URL (LTI Dynamic Registration: clients.py).
 
 Config read from app.config (defaults when absent):
   TOOL_BASE_URL          http://127.0.0.1:5000
@@ -11,8 +12,14 @@ Config read from app.config (defaults when absent):
 
 URLs under /dev/lms:
   GET  /                                   course page (mode, login method, storage offer; tool in an iframe)
-  GET  /launch?person=&link=&mode=&method=[&storage=][&message=deeplink][&locale=]   login initiation form #autosubmit
-                                           (locale, e.g. es-MX: launch_presentation.locale instead of the person's)
+  GET  /launch?person=&link=&mode=&method=[&storage=][&message=deeplink][&locale=][&client=]   login initiation
+                                           form #autosubmit (locale, e.g. es-MX: launch_presentation.locale instead
+                                           of the person's; client: a client registered by URL, instead of mode's)
+  GET  /register[?tool=<registration URL>&mode=moodle|canvas]   register a tool by URL (LTI Dynamic Registration):
+                                           a one-time token, the tool's page in a frame, the registered tools
+  GET  /.well-known/openid-configuration[?mode=canvas]   the LMS's configuration (Canvas's needs the token)
+  POST /registration                       registration endpoint (Bearer registration token): client id dyn-<hex>
+  GET  /api/registrations                  the clients registered by URL, with what each tool sent
   GET, POST /auth                          OIDC authorization endpoint
   GET  /jwks.json                          the LMS's public key
   POST /token                              OAuth2 client_credentials with a JWT client assertion
@@ -27,7 +34,8 @@ URLs under /dev/lms:
   GET  /api/scores[?user_id=&status=&lineitem_id=&client_id=&after_id=&limit=]   score posts as received, oldest first
   DELETE /api/course                       back to the built-in course (test isolation)
   GET, DELETE /api/stats                   counters (token ones also per client: tokens_issued:<client id>) / reset
-  GET, POST, DELETE /api/faults            fault injection, fail_next, fail_rate, down_seconds, ... (see faults.py)
+  GET, POST, DELETE /api/faults            fault injection, fail_next, fail_rate, down_seconds, ... (see faults.py;
+                                           target "registration" fails the registration endpoint)
   GET  /static/<file>                      the practice LMS's own static files (gradebook.js)
 
 People: the fixed roster (roster.PEOPLE), plus load learners u-load-<n> (n = 1..100000) who can launch and

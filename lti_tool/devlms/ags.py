@@ -65,13 +65,13 @@ class Score:
 def lineitems_url(settings: Settings, mode: Mode, context_id: str) -> str:
     """The line items container URL (Moodle adds ?type_id=<deployment id>)."""
     url = settings.course_url(context_id) + "/lineitems"
-    return with_params(url, type_id=settings.deployment_id) if mode.is_moodle else url
+    return with_params(url, type_id=mode.deployment_id(settings)) if mode.is_moodle else url
 
 
 def _item_path(settings: Settings, mode: Mode, context_id: str, item_id: int, suffix: str = "") -> str:
     base = f"{settings.course_url(context_id)}/lineitems/{item_id}"
     if mode.is_moodle:
-        return with_params(f"{base}/lineitem{suffix}", type_id=settings.deployment_id)
+        return with_params(f"{base}/lineitem{suffix}", type_id=mode.deployment_id(settings))
     return base + suffix
 
 

@@ -95,6 +95,7 @@ def verify_tool_jwt(token: str, jwks_url: str, audiences: Callable[[Mode], list[
     mode = modes.by_client_id(unverified.get("iss"))
     if mode is None:
         raise ClientAuthError(f"{what}: unknown client {unverified.get('iss')!r}")
+    jwks_url = mode.tool_jwks_url(jwks_url)  # a dynamically registered client: the JWKS URL it registered
     claims = _decode(token, _candidate_keys(jwks_url, header.get("kid")), audiences(mode), required, what)
     if claims["iat"] > time.time() + LEEWAY:
         raise ClientAuthError(f"{what} iat is in the future")

@@ -46,9 +46,10 @@ def authorize(params: Mapping, settings: Settings) -> Answer:
     if mode is None:
         raise AuthError("unauthorized_client", f"unknown client_id {params.get('client_id')!r}", redirect=False)
     redirect_uri = params.get("redirect_uri")
-    if redirect_uri != settings.tool_launch_url:
-        raise AuthError("invalid_request", f"redirect_uri {redirect_uri!r} is not the registered "
-                        f"{settings.tool_launch_url!r} (it must match exactly)", redirect=False)
+    registered = mode.redirect_uris(settings)
+    if redirect_uri not in registered:
+        raise AuthError("invalid_request", f"redirect_uri {redirect_uri!r} is not a registered one "
+                        f"({', '.join(map(repr, registered))}; it must match exactly)", redirect=False)
     _check_request(params)
     try:
         hint = hints.verify(params.get("lti_message_hint"), mode)

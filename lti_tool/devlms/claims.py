@@ -33,12 +33,12 @@ def resource_link_claims(
         "iat": now,
         "exp": now + mode.id_token_lifetime,
         "nonce": nonce,
-        **_identity(person),
+        **_identity(person, mode),
         "locale": person.locale,
         LTI + "version": "1.3.0",
         LTI + "message_type": "LtiResourceLinkRequest",
-        LTI + "deployment_id": settings.deployment_id,
-        LTI + "target_link_uri": settings.tool_launch_url,
+        LTI + "deployment_id": mode.deployment_id(settings),
+        LTI + "target_link_uri": mode.tool_launch_url(settings),
         LTI + "resource_link": {"id": activity.resource_link_id, "title": activity.title, "description": ""},
         LTI + "roles": roster.role_uris(person),
         LTI + "context": _context(mode),
@@ -63,11 +63,11 @@ def deep_linking_claims(settings: Settings, mode: Mode, person: roster.Person, n
     now = int(time.time()) if now is None else now
     claims = {
         "iss": mode.issuer(settings), "aud": mode.client_id, "sub": person.user_id, "iat": now,
-        "exp": now + mode.id_token_lifetime, "nonce": nonce, **_identity(person), "locale": person.locale,
+        "exp": now + mode.id_token_lifetime, "nonce": nonce, **_identity(person, mode), "locale": person.locale,
         LTI + "version": "1.3.0",
         LTI + "message_type": "LtiDeepLinkingRequest",
-        LTI + "deployment_id": settings.deployment_id,
-        LTI + "target_link_uri": settings.tool_launch_url,
+        LTI + "deployment_id": mode.deployment_id(settings),
+        LTI + "target_link_uri": mode.tool_launch_url(settings),
         LTI + "roles": roster.role_uris(person),
         LTI + "context": _context(mode),
         LTI + "tool_platform": _platform(settings, mode),
@@ -93,10 +93,11 @@ def deep_linking_claims(settings: Settings, mode: Mode, person: roster.Person, n
     return claims
 
 
-def _identity(person: roster.Person) -> dict:
-    """name/given_name/family_name/email only for the people who have them."""
+def _identity(person: roster.Person, mode: Mode) -> dict:
+    """name/given_name/family_name/email only for the people who have them (and, for a client registered
+    dynamically, only those it asked for, as Moodle's privacy settings follow the registered claims)."""
     fields = {"name": person.name, "given_name": person.given_name, "family_name": person.family_name, "email": person.email}
-    return {k: v for k, v in fields.items() if v}
+    return {k: v for k, v in fields.items() if v and mode.sends_claim(k)}
 
 
 def _context(mode: Mode) -> dict:

@@ -44,7 +44,7 @@ def issue_data(person: roster.Person, mode: Mode) -> str:
     """The opaque `data` of a deep linking request; it must come back unchanged."""
     now = int(time.time())
     payload = {"aud": DATA_AUDIENCE, "iat": now, "exp": now + DATA_LIFETIME, "jti": secrets.token_hex(8),
-               "person": person.user_id, "mode": mode.name}
+               "person": person.user_id, "mode": mode.name, "client": mode.client_id}
     return jwt.encode(payload, keys.hint_secret(), algorithm="HS256")
 
 
@@ -56,7 +56,7 @@ def _check_data(data: object, mode: Mode) -> roster.Person:
     except jwt.InvalidTokenError as error:
         raise DeepLinkError(f"the data claim is not the one this LMS sent ({error})") from error
     person = roster.person(payload.get("person", ""))
-    if person is None or payload.get("mode") != mode.name:
+    if person is None or payload.get("mode") != mode.name or payload.get("client") != mode.client_id:
         raise DeepLinkError("the data claim was issued for another client or person")
     if not tokens.remember_jti("deep-linking", payload["jti"], payload["exp"]):
         raise DeepLinkError("this deep linking response was already used")
@@ -71,7 +71,7 @@ def _verify(token: str, settings: Settings) -> tuple[Mode, dict]:
     except assertions.ClientAuthError as error:
         raise DeepLinkError(error.description) from error
     expected = {LTI + "message_type": "LtiDeepLinkingResponse", LTI + "version": "1.3.0",
-                LTI + "deployment_id": settings.deployment_id}
+                LTI + "deployment_id": mode.deployment_id(settings)}
     for name, value in expected.items():
         if claims.get(name) != value:
             raise DeepLinkError(f"{name} must be {value!r} (got {claims.get(name)!r})")
@@ -99,13 +99,13 @@ def _line_item(item: dict, title: str) -> dict | None:
         raise DeepLinkError(f"lineItem: {error.message}") from error
 
 
-def _plan(item: object, settings: Settings) -> tuple | str:
+def _plan(item: object, settings: Settings, mode: Mode) -> tuple | str:
     """(title, custom, line item, text) for an acceptable item, else why it is skipped."""
     if not isinstance(item, dict) or item.get("type") != "ltiResourceLink":
         kind = item.get("type") if isinstance(item, dict) else type(item).__name__
         return f"content item of type {kind!r} (only ltiResourceLink is accepted)"
     url = item.get("url")
-    if url is not None and not str(url).startswith(settings.tool_base_url + "/"):
+    if url is not None and not str(url).startswith(mode.tool_base_url(settings) + "/"):
         return f"resource link to {url!r}, which is not a URL of the tool"
     title = str(item.get("title") or "Untitled activity")[:200]
     return title, _custom(item), _line_item(item, title), str(item.get("text") or "")
@@ -119,7 +119,7 @@ def accept(token: str | None, settings: Settings) -> Outcome:
     items = claims.get(DL + "content_items") or []
     if not isinstance(items, list) or len(items) > MAX_ITEMS:
         raise DeepLinkError(f"content_items must be a list of at most {MAX_ITEMS} items")
-    plans = [_plan(item, settings) for item in items]  # everything is checked before anything is added
+    plans = [_plan(item, settings, mode) for item in items]  # everything is checked before anything is added
     outcome = Outcome(person=_check_data(claims.get(DL + "data"), mode), mode=mode)
     outcome.message, outcome.error = claims.get(DL + "msg"), claims.get(DL + "errormsg")
     for plan in plans:

@@ -1,7 +1,7 @@
 """Fault injection for tests and demos, kept in the database so every worker process sees it.
 
 POST /api/faults takes JSON with any of:
-  fail_next: N, status: 503, target: "services" | "token" | "ags" | "nrps"   fail the next N calls
+  fail_next: N, status: 503, target: "services" | "token" | "ags" | "nrps" | "registration"   fail the next N calls
   down_seconds: T                                                          every service call 503 for T s
   conflict_next_score: N (or true)                                         next N scores get 409
   unauthorized_once: N (or true)                                           next N AGS/NRPS calls get 401
@@ -27,7 +27,7 @@ import time
 
 from . import stats, store
 
-TARGETS = {"services", "token", "ags", "nrps"}
+TARGETS = {"services", "token", "ags", "nrps", "registration"}  # registration: dynamic registration's POST
 RATE_KEYS = {"fail_rate", "fail_statuses", "fail_target", "fail_seed"}
 KNOWN_KEYS = {"fail_next", "status", "target", "down_seconds", "conflict_next_score", "unauthorized_once",
               "bad_request_user", *RATE_KEYS}

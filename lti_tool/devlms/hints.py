@@ -57,7 +57,7 @@ def issue(person: roster.Person, activity: roster.Activity | None, mode: Mode, s
     payload = {
         "aud": AUDIENCE, "iat": now, "exp": now + HINT_LIFETIME, "jti": secrets.token_hex(8),
         "person": person.user_id, "link": activity.resource_link_id if activity else None, "mode": mode.name,
-        "storage": storage, "message": RESOURCE_LINK if activity else DEEP_LINKING,
+        "storage": storage, "message": RESOURCE_LINK if activity else DEEP_LINKING, "client": mode.client_id,
     }
     if locale:
         payload["locale"] = locale
@@ -87,7 +87,8 @@ def _hint(payload: dict, mode: Mode, cmid: int | None) -> Hint:
     person, activity = roster.person(payload.get("person") or ""), activities.find(payload.get("link"))
     if person is None or (activity is None and message == RESOURCE_LINK):
         raise HintError("lti_message_hint names an unknown person or activity")
-    if payload.get("mode") != mode.name or (cmid is not None and (activity is None or cmid != activity.cmid)):
+    if payload.get("mode") != mode.name or payload.get("client") != mode.client_id or (
+            cmid is not None and (activity is None or cmid != activity.cmid)):
         raise HintError("lti_message_hint was issued for another client or activity")
     storage = payload.get("storage") if payload.get("storage") in STORAGE_CHOICES else "none"
     locale = payload.get("locale") if valid_locale(payload.get("locale")) else None

@@ -87,6 +87,31 @@ CREATE TABLE IF NOT EXISTS faults (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- LTI Dynamic Registration (clients.py): one-time registration tokens, the clients tools registered.
+CREATE TABLE IF NOT EXISTS registration_tokens (
+    token_hash TEXT PRIMARY KEY,
+    mode TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    used_at REAL,
+    client_id TEXT
+);
+CREATE TABLE IF NOT EXISTS tool_clients (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    client_id TEXT NOT NULL UNIQUE,
+    mode TEXT NOT NULL,
+    issuer TEXT NOT NULL,
+    deployment_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    login_url TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL,
+    jwks_url TEXT NOT NULL,
+    target_link_uri TEXT NOT NULL,
+    scopes TEXT NOT NULL,
+    claims TEXT NOT NULL,
+    received TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
 """
 
 _ready: set[str] = set()

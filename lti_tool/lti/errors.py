@@ -63,7 +63,7 @@ CATALOGUE: dict[str, tuple[int, str, str]] = {
 }
 
 
-class _Facts(dict):
+class Facts(dict):
     """The facts an advice names; one the error did not give stays a visible NAME (as ISSUER)."""
 
     def __missing__(self, key: str) -> str:
@@ -92,4 +92,4 @@ class LaunchError(LtiException):
     def advice(self) -> str:
         """In the current locale, with the error's facts filled in."""
         text = str(CATALOGUE[self.code][2])
-        return text % _Facts(self.facts) if "%(" in text else text
+        return text % Facts(self.facts) if "%(" in text else text

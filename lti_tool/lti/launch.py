@@ -9,6 +9,8 @@ unknown kid, and every failure raised as a LaunchError with a code a person can 
 from __future__ import annotations
 
 import hashlib
+import hmac
+import re
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,6 +33,30 @@ ADMIN_ROLES = {
     "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator",
 }
 USER_AGENT = "lti-tool/0.1 (+partnerships worksheet)"
+# The login parameters kept with the state, to start the same login again in a new window.
+LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")
+FRAME_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+# How a launch proved it belongs to the browser that started the login (logged as "launch state via ...").
+VIA_COOKIE, VIA_PLATFORM_STORAGE, VIA_NEW_WINDOW = "cookie", "platform storage", "new window"
+
+
+def origin_of(url: str | None) -> str | None:
+    parts = urlsplit(url or "")
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
+
+
+def storage_keys(state: str, nonce: str) -> tuple[str, str]:
+    """The keys under which the login page asks the platform to keep the state and the nonce."""
+    return f"lti1p3_state_{state}", f"lti1p3_nonce_{nonce}"
+
+
+class NeedsPlatformStorage(Exception):
+    """The launch came without a state cookie, and its login kept the state in the platform's storage:
+    the browser must fetch it from the platform (lti.get_data) and post it back (/lti/launch/verify)."""
+
+    def __init__(self, state: str, login: dict[str, Any]):
+        super().__init__("the state is in the platform's storage")
+        self.state, self.login = state, login
 
 
 class ToolOIDCLogin(FlaskOIDCLogin):
@@ -41,6 +67,18 @@ class ToolOIDCLogin(FlaskOIDCLogin):
         self.set_launch_data_storage(SharedCacheStorage())
         self.set_launch_data_lifetime(state_ttl)
         self._state_ttl = state_ttl
+        self.login_record: dict[str, Any] = {}
+        self.login_state: str = ""
+
+    def storage_target(self) -> str | None:
+        """The platform's storage frame (lti_storage_target), unless this login runs in a new window."""
+        target = self._get_request_param("lti_storage_target")
+        if not target or self._is_new_window_request() or not FRAME_NAME.match(target):
+            return None
+        return target
+
+    def is_new_window(self) -> bool:
+        return self._is_new_window_request()
 
     def validate_oidc_login(self):
         for param in ("iss", "login_hint"):
@@ -55,28 +93,38 @@ class ToolOIDCLogin(FlaskOIDCLogin):
     def _prepare_redirect_url(self, launch_url: str) -> str:
         url = super()._prepare_redirect_url(launch_url)
         query = parse_qs(urlsplit(url).query)
-        launch_state.save_state(
-            query["state"][0],
-            {
-                "nonce": query["nonce"][0],
-                "iss": self._registration.get_issuer(),
-                "client_id": self._registration.get_client_id(),
-                "issued_at": int(time.time()),
-            },
-            self._state_ttl,
-        )
+        self.login_state = query["state"][0]
+        self.login_record = {
+            "nonce": query["nonce"][0],
+            "iss": self._registration.get_issuer(),
+            "client_id": self._registration.get_client_id(),
+            "issued_at": int(time.time()),
+            # For the second and third tiers: the platform's storage frame and origin, where to
+            # continue, and how to start this login again in a new window.
+            "storage_target": self.storage_target(),
+            "platform_origin": origin_of(self._registration.get_auth_login_url()),
+            "auth_url": url,
+            "new_window": self._is_new_window_request(),
+            "login_params": {k: v for k in LOGIN_PARAMS if (v := self._get_request_param(k))},
+        }
+        launch_state.save_state(self.login_state, self.login_record, self._state_ttl)
         return url
 
 
 class ToolMessageLaunch(FlaskMessageLaunch):
     """A resource link or deep linking launch, validated strictly (see module docstring)."""
 
-    def __init__(self, tool_conf: DbToolConf, *, leeway: int, jwks_ttl: int, timeout: float):
+    def __init__(self, tool_conf: DbToolConf, *, leeway: int, jwks_ttl: int, timeout: float,
+                 platform_values: tuple[str, str] | None = None):
+        """platform_values: the state and nonce the browser read back from the platform's storage
+        (lti.get_data), for a launch whose login used it (see validate_state)."""
         session = requests.Session()
         session.headers["User-Agent"] = USER_AGENT
         super().__init__(FlaskRequest(), tool_conf, launch_data_storage=SharedCacheStorage(), requests_session=session)
         self._leeway, self._jwks_ttl, self._timeout = leeway, jwks_ttl, timeout
         self._login_state: dict[str, Any] = {}
+        self._platform_values = platform_values
+        self.state_via: str | None = None
 
     # -- the order of checks: cheap and trust-free first, the nonce is spent last --
     def validate(self) -> "ToolMessageLaunch":
@@ -129,6 +177,9 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return self._id_token_hash
 
     def validate_state(self) -> "ToolMessageLaunch":
+        """The launch belongs to this browser: its state cookie (first tier: a partitioned cookie in
+        the frame, or a first-party one in a new window), or else the state and nonce the login page
+        kept in the platform's storage (second tier). Without either, the error offers a new window."""
         state = self._get_request_param("state")
         if not state:
             raise LaunchError("missing_state", "the launch request has no state")
@@ -136,10 +187,28 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         cookie = self._cookie_service.get_cookie(state)
         if saved is None:
             raise LaunchError("state_mismatch", "the state is unknown, expired or already used")
-        if cookie != state:
+        if cookie == state:
+            self.state_via = VIA_NEW_WINDOW if saved.get("new_window") else VIA_COOKIE
+        elif cookie is None and saved.get("storage_target"):
+            self._check_platform_values(state, saved)
+            self.state_via = VIA_PLATFORM_STORAGE
+        elif cookie is None and not saved.get("new_window") and saved.get("login_params"):
+            error = LaunchError("state_mismatch", "no state cookie came with the launch (third-party cookies blocked?)")
+            error.new_window_params = dict(saved["login_params"])
+            raise error
+        else:
             raise LaunchError("state_mismatch", "the state cookie of this browser does not match")
         self._login_state = saved
         return self
+
+    def _check_platform_values(self, state: str, saved: dict[str, Any]) -> None:
+        if self._platform_values is None:
+            raise NeedsPlatformStorage(state, saved)
+        stored_state, stored_nonce = self._platform_values
+        if not (hmac.compare_digest(stored_state.encode(), state.encode())
+                and hmac.compare_digest(stored_nonce.encode(), str(saved.get("nonce", "")).encode())):
+            launch_state.consume_state(state)  # one try: a wrong answer spends the login
+            raise LaunchError("state_mismatch", "the platform's storage does not hold this login's state and nonce")
 
     def get_client_id(self) -> str:
         """azp when present; else the single audience. A list of audiences needs azp."""

@@ -32,6 +32,16 @@ def load_state(state: str) -> Optional[dict[str, Any]]:
     return cache.get(state_key(state))
 
 
+def update_state(state: str, changes: dict[str, Any], ttl: int) -> Optional[dict[str, Any]]:
+    """Change a login's record (e.g. the platform storage was not answered); None when it is gone."""
+    data = load_state(state)
+    if data is None:
+        return None
+    data = {**data, **changes}
+    save_state(state, data, ttl)
+    return data
+
+
 def consume_state(state: str) -> None:
     cache.delete(state_key(state))
 

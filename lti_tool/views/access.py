@@ -13,8 +13,9 @@ from ..lti import launch_token
 HEADER = "X-Launch-Token"
 CSRF_HEADER = "X-CSRF-Token"
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-# Writes that carry their own proof: the LMS's signed form posts and the practice LMS.
-CSRF_EXEMPT_ENDPOINTS = {"lti.login", "lti.launch"}
+# Writes that carry their own proof: the LMS's signed form posts (the launch, and its platform storage check,
+# which also requires the tool's own Origin and the values kept at login) and the practice LMS.
+CSRF_EXEMPT_ENDPOINTS = {"lti.login", "lti.launch", "lti.launch_verify"}
 
 
 def token_from_request() -> str | None:

@@ -1,12 +1,13 @@
 """Security headers of the tool's pages. The Content-Security-Policy lets only the registered
 platforms frame the tool (frame-ancestors) and receive its forms (deep linking answers); scripts
-and styles come from the tool itself, never inline."""
+and styles come from the tool itself, never inline. A response may let one more platform frame it
+(allow_framing): the dynamic registration page, shown in the frame of a platform not registered yet."""
 from __future__ import annotations
 
 import time
 from urllib.parse import urlsplit
 
-from flask import current_app, request
+from flask import current_app, g, request
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -38,6 +39,21 @@ def platform_origins() -> tuple[str, ...]:
     return origins
 
 
+def forget_origins() -> None:
+    """Read the registered platforms again on the next page (after a registration changed them)."""
+    _cache.clear()
+
+
+def allow_framing(origins) -> None:
+    """Let these origins frame (only) the response to this request, besides the registered platforms."""
+    g.frame_ancestors_extra = tuple(sorted(set(g.get("frame_ancestors_extra", ())) | {o for o in origins if o}))
+
+
+def origin_of(url: str | None) -> str | None:
+    """scheme://host[:port] of an http(s) URL, else None."""
+    return _origin(url)
+
+
 def _origin(url: str | None) -> str | None:
     parts = urlsplit(url or "")
     return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else None
@@ -45,10 +61,12 @@ def _origin(url: str | None) -> str | None:
 
 def content_security_policy() -> str:
     platforms = " ".join(platform_origins())
+    extra = [o for o in g.get("frame_ancestors_extra", ()) if o not in platform_origins()]
+    ancestors = " ".join([platforms, *extra]).strip()
     return "; ".join([
         "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
         "connect-src 'self'", "object-src 'none'", "base-uri 'none'",
-        f"form-action 'self' {platforms}".strip(), f"frame-ancestors 'self' {platforms}".strip(),
+        f"form-action 'self' {platforms}".strip(), f"frame-ancestors 'self' {ancestors}".strip(),
     ])
 
 

@@ -12,11 +12,22 @@ METHODS = ("get", "post")
 
 
 def _choices(args) -> dict[str, str]:
-    """mode, method and storage from the query, each defaulted to the first valid choice."""
+    """mode, method and storage from the query, each defaulted to the first valid choice; client when the
+    launches use a client a tool registered dynamically (its mode then is the client's)."""
     mode = args.get("mode") if args.get("mode") in modes.MODES else "moodle"
     method = args.get("method") if args.get("method") in METHODS else "get"
     storage = args.get("storage") if args.get("storage") in hints.STORAGE_CHOICES else "none"
-    return {"mode": mode, "method": method, "storage": storage}
+    choices = {"mode": mode, "method": method, "storage": storage}
+    client = _registered_mode(args.get("client"))
+    if client is not None:
+        choices.update(mode=client.name, client=client.client_id)
+    return choices
+
+
+def _registered_mode(client_id: str | None) -> modes.Mode | None:
+    """The mode of a dynamically registered client, or None."""
+    mode = modes.by_client_id(client_id) if client_id else None
+    return mode if mode is not None and mode.registered is not None else None
 
 
 def _frame_src(args, choices: dict) -> tuple[str | None, str | None]:
@@ -46,6 +57,7 @@ def course_page():
         instructors=[p for p in roster.PEOPLE if p.is_instructor], choices=choices, modes=modes.MODES.values(),
         methods=METHODS, storage_choices=hints.STORAGE_CHOICES, frame_src=frame_src, caption=caption,
         deep_linking=hints.DEEP_LINKING, registrations=registrations(current_app.config),
+        client=_registered_mode(choices.get("client")),
     )
 
 
@@ -62,27 +74,30 @@ def _launch_target(args) -> tuple[roster.Person | None, roster.Activity | None, 
 def launch_start():
     """Third-party login initiation: a form that sends the browser to the tool's /lti/login."""
     person, activity, ok = _launch_target(request.args)
-    mode = modes.by_name(request.args.get("mode", "moodle"))
+    if request.args.get("client"):  # a client a tool registered by dynamic registration
+        mode = _registered_mode(request.args["client"])
+    else:
+        mode = modes.by_name(request.args.get("mode", "moodle"))
     method = request.args.get("method", "get")
     storage = request.args.get("storage", "none")
     locale = request.args.get("locale") or None  # optional: launch_presentation.locale instead of the person's
     if not ok or mode is None or method not in METHODS or storage not in hints.STORAGE_CHOICES:
         return html_error(400, "Cannot start this launch",
-                          "person, link (or message=deeplink for an instructor), mode (moodle|canvas), "
-                          "method (get|post) or storage is missing or unknown.")
+                          "person, link (or message=deeplink for an instructor), mode (moodle|canvas) or client "
+                          "(a dynamically registered client id), method (get|post) or storage is missing or unknown.")
     if locale is not None and not hints.valid_locale(locale):
         return html_error(400, "Cannot start this launch", "locale must be a language tag such as es or es-MX.")
     conf = settings.current()
     fields = {
         "iss": mode.issuer(conf),
         "login_hint": mode.login_hint(person),
-        "target_link_uri": conf.tool_launch_url,
+        "target_link_uri": mode.tool_launch_url(conf),
         "lti_message_hint": hints.issue(person, activity, mode, storage, locale),
         "client_id": mode.client_id,
-        "lti_deployment_id": conf.deployment_id,
+        "lti_deployment_id": mode.deployment_id(conf),
     }
     if storage != "none":
         fields["lti_storage_target"] = "_parent"
     stats.bump("launch_starts")
     what = activity.title if activity else "the tool's content picker"
-    return autosubmit(conf.tool_login_url, method, fields, f"Opening {what}", f"{person.display} opens {what} ({mode.title}).")
+    return autosubmit(mode.tool_login_url(conf), method, fields, f"Opening {what}", f"{person.display} opens {what} ({mode.title}).")

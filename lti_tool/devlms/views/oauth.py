@@ -47,9 +47,10 @@ def _grant(params) -> dict:
     if mode.is_canvas and not request.headers.get("User-Agent"):
         raise TokenError("invalid_request", "a User-Agent header is required")
     requested = (params.get("scope") or "").split()
-    granted = [s for s in dict.fromkeys(requested) if s in ALLOWED_SCOPES]
+    allowed = [s for s in ALLOWED_SCOPES if mode.grants_scope(s)]  # a registered client: the scopes it was granted
+    granted = [s for s in dict.fromkeys(requested) if s in allowed]
     if not granted:
-        raise TokenError("invalid_scope", f"request at least one of: {' '.join(ALLOWED_SCOPES)}")
+        raise TokenError("invalid_scope", f"request at least one of: {' '.join(allowed)}")
     token = tokens.issue_access_token(mode.client_id, granted)
     return {"access_token": token, "token_type": "Bearer", "expires_in": tokens.ACCESS_TOKEN_LIFETIME,
             "scope": " ".join(granted)}

@@ -63,11 +63,11 @@ def authorize_call(kind: str, scopes: set[str]) -> Caller:
     return Caller(mode, token)
 
 
-def _check_course(context_id: str) -> None:
+def _check_course(context_id: str, mode: Mode) -> None:
     if roster.course(context_id) is None:
         raise ServiceError(404, "not_found", f"no course {context_id!r}")
     type_id = request.args.get("type_id")
-    if type_id is not None and type_id != settings.current().deployment_id:
+    if type_id is not None and type_id != mode.deployment_id(settings.current()):
         raise ServiceError(400, "invalid_request", f"type_id {type_id!r} is not a tool type of this LMS")
 
 
@@ -117,7 +117,7 @@ def lineitems_list(context_id: str):
     """The course's line items; resource_link_id, resource_id, tag filter; limit/page page."""
     caller = authorize_call("ags", {LINEITEM, LINEITEM_READ})
     stats.bump("lineitem_requests")
-    _check_course(context_id)
+    _check_course(context_id, caller.mode)
     limit, page = paging.parse(request.args)
     items = ags.list_lineitems(context_id, request.args.get("resource_link_id"), request.args.get("resource_id"),
                                request.args.get("tag"))
@@ -133,7 +133,7 @@ def lineitems_create(context_id: str):
     """Create a line item (201, with its URL in Location)."""
     caller = authorize_call("ags", {LINEITEM})
     stats.bump("lineitem_requests")
-    _check_course(context_id)
+    _check_course(context_id, caller.mode)
     item = ags.create_lineitem(context_id, _json_body(ags.LINEITEM_TYPE), lambda link: activities.find(link) is not None)
     body = ags.lineitem_json(settings.current(), caller.mode, item)
     return json_response(body, 201, ags.LINEITEM_TYPE, {"Location": body["id"]})
@@ -145,7 +145,7 @@ def lineitem_get(context_id: str, item_id: int):
     """One line item."""
     caller = authorize_call("ags", {LINEITEM, LINEITEM_READ})
     stats.bump("lineitem_requests")
-    _check_course(context_id)
+    _check_course(context_id, caller.mode)
     item = _lineitem(context_id, item_id)
     return json_response(ags.lineitem_json(settings.current(), caller.mode, item), content_type=ags.LINEITEM_TYPE)
 
@@ -156,7 +156,7 @@ def lineitem_put(context_id: str, item_id: int):
     """Replace a line item's label, scoreMaximum, resourceId, tag, dates."""
     caller = authorize_call("ags", {LINEITEM})
     stats.bump("lineitem_requests")
-    _check_course(context_id)
+    _check_course(context_id, caller.mode)
     item = ags.update_lineitem(_lineitem(context_id, item_id), _json_body(ags.LINEITEM_TYPE))
     return json_response(ags.lineitem_json(settings.current(), caller.mode, item), content_type=ags.LINEITEM_TYPE)
 
@@ -165,9 +165,9 @@ def lineitem_put(context_id: str, item_id: int):
 @bp.delete(ITEM_PATHS[1])
 def lineitem_delete(context_id: str, item_id: int):
     """Delete a line item and its results (204)."""
-    authorize_call("ags", {LINEITEM})
+    caller = authorize_call("ags", {LINEITEM})
     stats.bump("lineitem_requests")
-    _check_course(context_id)
+    _check_course(context_id, caller.mode)
     ags.delete_lineitem(_lineitem(context_id, item_id))
     return "", 204
 
@@ -180,7 +180,7 @@ def scores_post(context_id: str, item_id: int):
     """Apply a score under the calling client's platform rules."""
     stats.bump("score_posts")
     caller = authorize_call("ags", {SCORE})
-    _check_course(context_id)
+    _check_course(context_id, caller.mode)
     item = _lineitem(context_id, item_id)
     body = _json_body(ags.SCORE_TYPE)
     ags.post_score(caller.mode, item, body, caller.token.client_id)
@@ -198,7 +198,7 @@ def results_get(context_id: str, item_id: int):
     """The line item's results (user_id filters to one person; limit/page page)."""
     caller = authorize_call("ags", {RESULT_READ})
     stats.bump("result_requests")
-    _check_course(context_id)
+    _check_course(context_id, caller.mode)
     item = _lineitem(context_id, item_id)
     limit, page = paging.parse(request.args)
     results = ags.results_json(settings.current(), caller.mode, item, request.args.get("user_id"))
@@ -214,7 +214,7 @@ def memberships(context_id: str):
     """The roster as an NRPS v2 membership container; limit pages it with Link rel="next"."""
     caller = authorize_call("nrps", {nrps.SCOPE})
     stats.bump("nrps_requests")
-    _check_course(context_id)
+    _check_course(context_id, caller.mode)
     limit, page = paging.parse(request.args)
     shown, more = paging.slice_page(nrps.members(caller.mode, request.args.get("role")), limit, page)
     link = paging.link_header(public_url(), limit, page, more)
