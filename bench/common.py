@@ -25,12 +25,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def tool_env(tmp: Path, port: int, **extra: str) -> dict[str, str]:
+def add_service_args(parser) -> None:
+    """--database-url and --redis-url: run the tool on PostgreSQL and Redis instead of SQLite."""
+    parser.add_argument("--database-url", default="", help="e.g. postgresql://postgres@127.0.0.1:5432/bench")
+    parser.add_argument("--redis-url", default="", help="e.g. redis://127.0.0.1:6379/1")
+
+
+def tool_env(tmp: Path, port: int, args=None, **extra: str) -> dict[str, str]:
+    """The tool's environment for a benchmark: a fresh SQLite file, or the services args name."""
+    services = {k: v for k, v in (("DATABASE_URL", getattr(args, "database_url", "")),
+                                  ("REDIS_URL", getattr(args, "redis_url", ""))) if v}
     return {
         "INSTANCE_PATH": str(tmp / "instance"), "DATABASE_URL": f"sqlite:///{tmp / 'tool.sqlite3'}",
         "SECRET_KEY": secrets.token_urlsafe(32), "DEV_LMS": "1", "DEVLMS_DB_PATH": str(tmp / "devlms.sqlite3"),
         "PORT": str(port), "TOOL_BASE_URL": f"http://127.0.0.1:{port}", "REDIS_URL": "", "LOG_LEVEL": "warning",
-        **extra,
+        **extra, **services,
     }
 
 

@@ -22,7 +22,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import Server, free_port, prepare, table, tool_env, write_result  # noqa: E402
+from bench.common import Server, add_service_args, free_port, prepare, table, tool_env, write_result  # noqa: E402
 from tests.lms import Browser  # noqa: E402
 
 CLIENT = "practice-moodle"
@@ -110,19 +110,13 @@ def count_sent(app) -> dict[str, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grades", type=int, default=10_000)
-    parser.add_argument("--database-url", default="")
-    parser.add_argument("--redis-url", default="")
+    add_service_args(parser)
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="bench-grades-") as tmp_name:
         tmp = Path(tmp_name)
         port = free_port()
-        extra = {"GRADE_WORKER": "off", "GRADE_BATCH_SIZE": "50"}
-        if args.database_url:
-            extra["DATABASE_URL"] = args.database_url
-        if args.redis_url:
-            extra["REDIS_URL"] = args.redis_url
-        env = tool_env(tmp, port, **extra)
+        env = tool_env(tmp, port, args, GRADE_WORKER="off", GRADE_BATCH_SIZE="50")
         app = prepare(env)
         with Server(env, tmp / "server.log") as server:
             assert Browser(server.base_url).launch("u-load-1").status_code == 200

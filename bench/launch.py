@@ -27,7 +27,9 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, Server, free_port, median, percentile, prepare, table, tool_env, write_result  # noqa: E402
+from bench.common import (  # noqa: E402
+    ROOT, Server, add_service_args, free_port, median, percentile, prepare, table, tool_env, write_result,
+)
 
 
 class Platform:
@@ -126,8 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--levels", default="1,8,32")
-    parser.add_argument("--database-url", default="")
-    parser.add_argument("--redis-url", default="")
+    add_service_args(parser)
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
     subs = [f"u-load-{n}" for n in range(1, 201)]
@@ -136,12 +137,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-launch-") as tmp_name:
         tmp = Path(tmp_name)
         port = free_port()
-        extra = {"GRADE_WORKER": "off"}
-        if args.database_url:
-            extra["DATABASE_URL"] = args.database_url
-        if args.redis_url:
-            extra["REDIS_URL"] = args.redis_url
-        env = tool_env(tmp, port, **extra)
+        env = tool_env(tmp, port, args, GRADE_WORKER="off")
         app = prepare(env)
         platform = Platform(app)
         with Server(env, tmp / "tool.log") as tool, baseline_server(tmp, platform) as base:

@@ -14,7 +14,6 @@ from sqlalchemy.orm import selectinload
 from . import grade_outbox
 from .class_roster import Member, Roster
 from .extensions import db
-from .submissions import name_key as map_key
 from .models import Activity, GradeOutbox, Membership, Person, Submission
 
 NOT_STARTED, DRAFT, SUBMITTED = "not_started", "draft", "submitted"
@@ -58,6 +57,11 @@ class ClassView:
             counts[row.status] += 1
         return counts
 
+    def shown(self, status: Optional[str] = None, sort: str = "name") -> list[LearnerRow]:
+        """The rows with that status (all for an unknown one), sorted by a key of SORTS."""
+        rows = [r for r in self.rows if r.status == status] if status in STATUSES else list(self.rows)
+        return sorted(rows, key=SORTS.get(sort, SORTS["name"]))
+
 
 SORTS = {
     "name": lambda r: (r.member.display.casefold(),),
@@ -67,8 +71,8 @@ SORTS = {
 }
 
 
-def class_view(activity: Activity, roster: Roster, status: Optional[str] = None, sort: str = "name") -> ClassView:
-    """Roster merged with this activity's worksheets and newest grades; filtered and sorted."""
+def class_view(activity: Activity, roster: Roster) -> ClassView:
+    """Roster merged with this activity's worksheets and newest grades, by name."""
     people = {p.sub: p for p in db.session.scalars(select(Person).where(
         Person.platform_id == activity.course.deployment.platform_id, Person.sub.in_([m.sub for m in roster.members])))}
     submissions = {s.person_id: s for s in db.session.scalars(
@@ -82,9 +86,7 @@ def class_view(activity: Activity, roster: Roster, status: Optional[str] = None,
         if row.person:
             row.submission = submissions.get(row.person.id)
             row.grade = grades.get(row.person.id)
-    if status in STATUSES:
-        rows = [r for r in rows if r.status == status]
-    rows.sort(key=SORTS.get(sort, SORTS["name"]))
+    rows.sort(key=SORTS["name"])
     return ClassView(rows, roster)
 
 
@@ -132,7 +134,7 @@ def partnership_map(activity: Activity) -> list[Partnership]:
             name = (entry.values.get("partnership") or "").strip()
             if not name:
                 continue
-            group = groups.setdefault(map_key(name), Partnership(map_key(name)))
+            group = groups.setdefault(entry.name_key, Partnership(entry.name_key))  # folded when saved
             group.names.append(name)
             group.learners.add(submission.person_id)
             group.types[entry.values.get("type") or "unspecified"] += 1

@@ -31,7 +31,7 @@ from flask_babel import lazy_gettext as _l
 from pylti1p3.dynamic_registration import DynamicRegistration
 
 from . import registrations, tool_config
-from .lti.errors import Facts
+from .lti.errors import CataloguedError
 
 log = logging.getLogger("lti_tool.registration")
 
@@ -79,24 +79,10 @@ CATALOGUE: dict[str, tuple[int, Any, Any]] = {
 }
 
 
-class RegistrationFailed(Exception):
-    """A registration that cannot go on; `code` picks the explanation from CATALOGUE."""
+class RegistrationFailed(CataloguedError):
+    """A registration that cannot go on."""
 
-    def __init__(self, code: str, detail: str = "", **facts: str):
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code, self.detail, self.facts = code, detail, facts
-
-    @property
-    def status(self) -> int:
-        return CATALOGUE[self.code][0]
-
-    @property
-    def title(self) -> str:
-        return str(CATALOGUE[self.code][1])
-
-    @property
-    def advice(self) -> str:
-        return str(CATALOGUE[self.code][2]) % Facts(self.facts)
+    catalogue = CATALOGUE
 
 
 @dataclass(frozen=True)

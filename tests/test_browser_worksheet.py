@@ -647,13 +647,7 @@ def _state_empty(tool, chrome, context, scriptless, person):
 
 
 def _state_errors(tool, chrome, context, scriptless, person):
-    page = scriptless.new_page()
-    page.goto(tool_url(chrome, tool, person))
-    assert page.evaluate("typeof window.ltiTool") == "undefined", "the tool's scripts ran"
-    fill_row(page, 0, row("Half done", "formal"))
-    with_too_long_field(page, "rows-0-strengths", "x" * 5000)
-    page.locator("#submit").click()
-    page.locator("#rows-0-strengths-error").wait_for()
+    page = _state_errors_with_field_error(tool, chrome, context, scriptless, person)
     page.unroute("**/activity")
     page.locator("#submit").click()
     page.locator("#error-summary").wait_for()

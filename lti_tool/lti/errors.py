@@ -70,26 +70,33 @@ class Facts(dict):
         return key.upper()
 
 
-class LaunchError(LtiException):
-    """A refused login or launch; `code` picks the explanation from CATALOGUE."""
+class CataloguedError(Exception):
+    """An error whose `code` picks (status, title, advice) from the subclass's `catalogue`.
+
+    Title and advice come out in the current locale (English outside a request), the advice with
+    the error's facts filled in."""
+
+    catalogue: dict = {}
 
     def __init__(self, code: str, detail: str = "", **facts: str):
-        self.code = code
-        self.detail = detail
-        self.facts = facts
+        self.code, self.detail, self.facts = code, detail, facts
         super().__init__(f"{code}: {detail}" if detail else code)
 
     @property
     def status(self) -> int:
-        return CATALOGUE[self.code][0]
+        return self.catalogue[self.code][0]
 
     @property
     def title(self) -> str:
-        """In the current locale (English outside a request)."""
-        return str(CATALOGUE[self.code][1])
+        return str(self.catalogue[self.code][1])
 
     @property
     def advice(self) -> str:
-        """In the current locale, with the error's facts filled in."""
-        text = str(CATALOGUE[self.code][2])
+        text = str(self.catalogue[self.code][2])
         return text % Facts(self.facts) if "%(" in text else text
+
+
+class LaunchError(CataloguedError, LtiException):
+    """A refused login or launch."""
+
+    catalogue = CATALOGUE

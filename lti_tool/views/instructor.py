@@ -4,6 +4,7 @@ activity (and so to its course, deployment and platform)."""
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from .. import class_roster, class_view, exports, grade_outbox, grade_passback, pages, submissions
 from .access import launch_required
@@ -19,9 +20,9 @@ def home():
     page = pages.load(activity.page)
     roster = class_roster.learners(activity, g.rows["course"])
     status, sort = request.args.get("status"), request.args.get("sort", "name")
-    view = class_view.class_view(activity, roster, status=status, sort=sort)
-    totals = class_view.class_view(activity, roster).counts if status else view.counts
-    return render_template("instructor/dashboard.html", page=page, view=view, totals=totals, status=status, sort=sort,
+    view = class_view.class_view(activity, roster)
+    return render_template("instructor/dashboard.html", page=page, view=view, rows=view.shown(status, sort),
+                           totals=view.counts, status=status, sort=sort,
                            grade_problem=grade_passback.service_problem(activity),
                            grade_counts=grade_outbox.activity_counts(activity.id), notice=request.args.get("notice"),
                            **g.rows)
@@ -31,8 +32,7 @@ def home():
 @instructor_only
 def learner(person_id: int):
     activity = g.rows["activity"]
-    person = _learner_or_404(person_id)
-    submission = class_view.submission_of(activity, person.id)
+    person, submission = _learner_or_404(person_id)
     page = pages.load(activity.page)
     grade = grade_outbox.latest_for(activity.id, [person.id]).get(person.id)
     return render_template("instructor/learner.html", page=page, spec=page.worksheet, learner=person,
@@ -45,10 +45,9 @@ def learner(person_id: int):
 @instructor_only
 def feedback(person_id: int):
     activity = g.rows["activity"]
-    person = _learner_or_404(person_id)
-    submission = class_view.submission_of(activity, person.id)
+    person, submission = _learner_or_404(person_id)
     if submission is None:
-        abort(409, description="This learner has not started the worksheet yet, so there is nothing to comment on.")
+        abort(409, description=_("This learner has not started the worksheet yet, so there is nothing to comment on."))
     page = pages.worksheet_page(activity)
     queued = submissions.set_feedback(submission, page.worksheet, request.form.get("feedback", ""))
     return _back_to_learner(person.id, "feedback-sent" if queued else "feedback-saved")
@@ -57,7 +56,7 @@ def feedback(person_id: int):
 @bp.post("/learner/<int:person_id>/resend")
 @instructor_only
 def resend_one(person_id: int):
-    person = _learner_or_404(person_id)
+    person, _submission = _learner_or_404(person_id)
     count = grade_outbox.resend(g.rows["activity"].id, [person.id])
     return _back_to_learner(person.id, "resent" if count else "nothing-to-resend")
 
@@ -93,12 +92,14 @@ def export(kind: str):
 
 
 def _learner_or_404(person_id: int):
-    """A person of this activity's platform who is in this course or has worked in this activity."""
+    """(person, their submission or None): a person of this activity's platform who is in this course
+    or has worked in this activity; 404 for anyone else."""
     activity = g.rows["activity"]
     person = class_view.person_in_activity(activity, person_id)
-    if person is None or not (class_view.submission_of(activity, person.id) or class_view.in_course(g.rows["course"], person.id)):
-        abort(404, description="There is no such learner in this activity.")
-    return person
+    submission = class_view.submission_of(activity, person.id) if person else None
+    if person is None or not (submission or class_view.in_course(g.rows["course"], person.id)):
+        abort(404, description=_("There is no such learner in this activity."))
+    return person, submission
 
 
 def _back_to_learner(person_id: int, notice: str):
