@@ -45,9 +45,8 @@ def tool_env(tmp: Path, port: int, args=None, **extra: str) -> dict[str, str]:
 
 def prepare(env: dict[str, str]):
     """Migrate and register the practice LMS, as `make run` does; returns an app on the same database."""
-    from flask_migrate import upgrade
-
     from lti_tool import create_app, devlms, registrations
+    from lti_tool.schema import upgrade
 
     app = create_app({**env, "DEV_LMS": True})
     with app.app_context():

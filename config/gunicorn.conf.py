@@ -23,7 +23,25 @@ control_socket_disable = True
 
 
 def on_starting(server):
-    """Refuse to serve when the database schema is behind (or ahead of) the code."""
+    """Refuse to serve when the database schema is behind (or ahead of) the code.
+
+    The check runs in a forked child: it loads Alembic, which the workers (forked from this
+    process) never need and would otherwise each carry in memory."""
+    child = os.fork()
+    if child == 0:
+        code = 1
+        try:
+            code = _schema_check(server)
+        except Exception:  # e.g. the database is unreachable: say why, then refuse
+            server.log.exception("refusing to start: the schema check failed")
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit("refusing to start: the database schema does not match the code (see the log above)")
+
+
+def _schema_check(server) -> int:
     from lti_tool import create_app, schema
 
     app = create_app()
@@ -31,7 +49,8 @@ def on_starting(server):
         problem = schema.problem()
     if problem:
         server.log.error("refusing to start: %s", problem)
-        raise SystemExit(f"refusing to start: {problem}")
+        return 1
+    return 0
 
 
 def when_ready(server):

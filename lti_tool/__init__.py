@@ -8,12 +8,15 @@ from flask import Flask
 
 from . import config as settings
 from . import logs
-from .extensions import babel, cache, db, migrate
-from .paths import MIGRATIONS_DIR, STATIC_DIR, TEMPLATES_DIR
+from .extensions import babel, cache, db
+from .paths import STATIC_DIR, TEMPLATES_DIR
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
-    """Build the app: settings, extensions, routes, CLI. No I/O beyond reading settings."""
+    """Build the app: settings, extensions, routes, CLI. No I/O beyond reading settings.
+
+    Migrations (Alembic) are not loaded here: a serving worker never needs them, and they would
+    cost each worker about 11 MB. The CLI's app (create_cli_app) and schema.upgrade() load them."""
     instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("INSTANCE_PATH") or None
     app = Flask(
         __name__, instance_path=instance_path, instance_relative_config=True,
@@ -31,7 +34,6 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     cache.init_app(app, config=app.config["CACHE_CONFIG"])
     from .i18n import select_locale
 
@@ -68,3 +70,12 @@ def register_cli(app: Flask) -> None:
     from . import cli
 
     cli.init_app(app)
+
+
+def create_cli_app() -> Flask:
+    """The app of `lti-tool`: create_app() with the `db` commands of Flask-Migrate."""
+    from . import schema
+
+    app = create_app()
+    schema.init_migrations(app)
+    return app

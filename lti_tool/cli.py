@@ -198,6 +198,6 @@ def admin_urls():
 
 
 def main() -> None:
-    from . import create_app
+    from . import create_cli_app
 
-    FlaskGroup(create_app=create_app, add_default_commands=True, set_debug_flag=False, load_dotenv=False)(prog_name="lti-tool")
+    FlaskGroup(create_app=create_cli_app, add_default_commands=True, set_debug_flag=False, load_dotenv=False)(prog_name="lti-tool")

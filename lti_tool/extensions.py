@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from flask_babel import Babel
 from flask_caching import Cache
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Engine
@@ -23,7 +22,6 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
-migrate = Migrate()
 cache = Cache()
 babel = Babel()
 

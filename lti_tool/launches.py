@@ -1,19 +1,22 @@
 """What a validated launch records: the person, the course, the activity and the role."""
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any, Callable, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
 from .lti.launch_token import LaunchIdentity
-from .models import Activity, Course, Deployment, Membership, Person, Platform, utcnow
+from .models import Activity, Course, Membership, Person, utcnow
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 DEFAULT_PAGE = "relationships"
+# A relaunch within this time of the last recorded one writes nothing (when nothing else changed).
+LAST_LAUNCH_RESOLUTION = timedelta(minutes=5)
 
 M = TypeVar("M")
 
@@ -22,15 +25,104 @@ def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
 
-def record_launch(claims: dict[str, Any], iss: str, client_id: str, role: str) -> LaunchIdentity:
-    """Upsert everything a resource link launch tells us, in one transaction, and return its identity."""
-    return _committed(lambda: _record(claims, iss, client_id, role))
+def record_launch(claims: dict[str, Any], platform_id: int, deployment_pk: int, role: str) -> LaunchIdentity:
+    """Upsert everything a resource link launch tells us, in one transaction, and return its identity.
+
+    A relaunch that changes nothing (the common case: a learner coming back) is one read and no write."""
+    changes = _Changes.of(claims, role)
+    known = _unchanged_launch(changes, platform_id, deployment_pk)
+    if known is not None:
+        return known
+    return _committed(lambda: _record(changes, platform_id, deployment_pk))
 
 
-def record_deep_linking_launch(claims: dict[str, Any], iss: str, client_id: str, role: str,
+def record_deep_linking_launch(claims: dict[str, Any], platform_id: int, deployment_pk: int, role: str,
                                deep_link: str) -> LaunchIdentity:
     """Upsert the person and course of a deep linking launch (it names no activity yet)."""
-    return _committed(lambda: _record_course_level(claims, iss, client_id, role, deep_link))
+    changes = _Changes.of(claims, role, no_context_id=f"no-context:deep-linking:{claims['sub']}")
+    return _committed(lambda: _record_course_level(changes, platform_id, deployment_pk, deep_link))
+
+
+class _Changes:
+    """What a launch's claims say about each row: the values to set (a missing claim keeps the stored value)."""
+
+    def __init__(self, sub: str, context_id: str, link_id: str, person: dict, course: dict, activity: dict,
+                 membership: dict):
+        self.sub, self.context_id, self.link_id = sub, context_id, link_id
+        self.person, self.course, self.activity, self.membership = person, course, activity, membership
+
+    @classmethod
+    def of(cls, claims: dict[str, Any], role: str, no_context_id: str | None = None) -> "_Changes":
+        link = claims.get(LTI + "resource_link") or {}
+        context = claims.get(LTI + "context") or {}
+        # Launches outside a course (e.g. from an admin page) still need somewhere to live.
+        context_id = _text(context.get("id"), 255) or (no_context_id or f"no-context:{link.get('id')}")[:255]
+        return cls(
+            sub=claims["sub"][:255], context_id=context_id, link_id=str(link.get("id"))[:255],
+            person=_person_values(claims), course=_present(label=_text(context.get("label"), 255),
+                                                           title=_text(context.get("title"), 512)),
+            activity=_activity_values(claims, link),
+            membership={"role": role, "lti_roles": list(claims.get(LTI + "roles", []))},
+        )
+
+
+def _present(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _person_values(claims: dict[str, Any]) -> dict[str, Any]:
+    values = _present(name=_text(claims.get("name"), 255), given_name=_text(claims.get("given_name"), 255),
+                      family_name=_text(claims.get("family_name"), 255), email=_text(claims.get("email"), 320))
+    presentation = claims.get(LTI + "launch_presentation") or {}
+    custom_locale = (claims.get(LTI + "custom") or {}).get("canvas_user_locale")  # see tool_config.canvas_config
+    if isinstance(custom_locale, str) and custom_locale.startswith("$"):
+        custom_locale = None  # a substitution the platform did not resolve
+    return {**values, **_present(locale=_text(presentation.get("locale") or claims.get("locale") or custom_locale, 35))}
+
+
+def _activity_values(claims: dict[str, Any], link: dict[str, Any]) -> dict[str, Any]:
+    custom = claims.get(LTI + "custom") or {}
+    ags = claims.get(AGS) or {}
+    return {
+        **_present(title=_text(link.get("title"), 512), page=_text(custom.get("page"), 128)),
+        # The service endpoints are as the latest launch says: a link that lost AGS has none.
+        "ags_lineitem": _text(ags.get("lineitem"), 1024), "ags_lineitems": _text(ags.get("lineitems"), 1024),
+        "ags_scopes": [s for s in ags.get("scope", []) if isinstance(s, str)],
+        "nrps_url": _text((claims.get(NRPS) or {}).get("context_memberships_url"), 1024),
+    }
+
+
+_KNOWN = (
+    select(Person.id.label("person_id"), Course.id.label("course_id"), Activity.id.label("activity_id"),
+           Membership.last_launch_at, Person.name, Person.given_name, Person.family_name, Person.email,
+           Person.locale, Course.label, Course.title.label("course_title"), Activity.title, Activity.page,
+           Activity.ags_lineitem, Activity.ags_lineitems, Activity.ags_scopes, Activity.nrps_url,
+           Membership.role, Membership.lti_roles)
+    .select_from(Person)
+    .join(Membership, Membership.person_id == Person.id)
+    .join(Course, (Course.id == Membership.course_id) & (Course.deployment_pk == bindparam("deployment_pk"))
+          & (Course.context_id == bindparam("context_id")))
+    .join(Activity, (Activity.course_id == Course.id) & (Activity.resource_link_id == bindparam("link_id")))
+    .where(Person.platform_id == bindparam("platform_id"), Person.sub == bindparam("sub"))
+)
+
+
+def _unchanged_launch(changes: _Changes, platform_id: int, deployment_pk: int) -> LaunchIdentity | None:
+    """The identity of a relaunch whose claims match every stored row; None when something must be written."""
+    row = db.session.execute(_KNOWN, {"deployment_pk": deployment_pk, "link_id": changes.link_id,
+                                      "platform_id": platform_id, "sub": changes.sub,
+                                      "context_id": changes.context_id}).first()
+    db.session.rollback()  # only a read: the upsert, when needed, runs in its own transaction
+    if row is None:
+        return None
+    stored = row._mapping
+    course = {("course_title" if k == "title" else k): v for k, v in changes.course.items()}
+    wanted = {**changes.person, **course, **changes.activity, **changes.membership}
+    if any(stored[k] != v for k, v in wanted.items()) or utcnow() - stored["last_launch_at"] > LAST_LAUNCH_RESOLUTION:
+        return None
+    return LaunchIdentity.new(platform_id=platform_id, deployment_pk=deployment_pk, course_id=row.course_id,
+                              activity_id=row.activity_id, person_id=row.person_id, role=changes.membership["role"],
+                              locale=row.locale or "en")
 
 
 def _committed(record: Callable[[], LaunchIdentity]) -> LaunchIdentity:
@@ -46,36 +138,40 @@ def _committed(record: Callable[[], LaunchIdentity]) -> LaunchIdentity:
     raise AssertionError("unreachable")
 
 
-def _record(claims: dict[str, Any], iss: str, client_id: str, role: str) -> LaunchIdentity:
-    link_id = (claims.get(LTI + "resource_link") or {}).get("id")
-    platform, deployment, person, course = _member(claims, iss, client_id, role, f"no-context:{link_id}")
-    activity = _activity(course, claims)
+def _record(changes: _Changes, platform_id: int, deployment_pk: int) -> LaunchIdentity:
+    person, course = _member(changes, platform_id, deployment_pk)
+    activity = _get_or_add(Activity, course_id=course.id, resource_link_id=changes.link_id)
+    _apply(activity, changes.activity)
+    activity.page = activity.page or DEFAULT_PAGE
     return LaunchIdentity.new(
-        platform_id=platform.id, deployment_pk=deployment.id, course_id=course.id,
-        activity_id=activity.id, person_id=person.id, role=role, locale=person.locale or "en",
+        platform_id=platform_id, deployment_pk=deployment_pk, course_id=course.id,
+        activity_id=activity.id, person_id=person.id, role=changes.membership["role"], locale=person.locale or "en",
     )
 
 
-def _record_course_level(claims: dict[str, Any], iss: str, client_id: str, role: str, deep_link: str) -> LaunchIdentity:
-    platform, deployment, person, course = _member(claims, iss, client_id, role, f"no-context:deep-linking:{claims['sub']}")
+def _record_course_level(changes: _Changes, platform_id: int, deployment_pk: int, deep_link: str) -> LaunchIdentity:
+    person, course = _member(changes, platform_id, deployment_pk)
     return LaunchIdentity.new(
-        platform_id=platform.id, deployment_pk=deployment.id, course_id=course.id, activity_id=None,
-        person_id=person.id, role=role, locale=person.locale or "en", deep_link=deep_link,
+        platform_id=platform_id, deployment_pk=deployment_pk, course_id=course.id, activity_id=None,
+        person_id=person.id, role=changes.membership["role"], locale=person.locale or "en", deep_link=deep_link,
     )
 
 
-def _member(claims: dict[str, Any], iss: str, client_id: str, role: str, no_context_id: str) -> tuple:
-    """(platform, deployment, person, course) of a launch, with the person's membership of the course."""
-    platform = db.session.scalars(select(Platform).where(Platform.issuer == iss, Platform.client_id == client_id)).one()
-    deployment = db.session.scalars(
-        select(Deployment).where(Deployment.platform_id == platform.id, Deployment.deployment_id == claims[LTI + "deployment_id"])
-    ).one()
-    person = _person(platform, claims)
-    course = _course(deployment, claims, no_context_id)
-    membership = _get_or_add(Membership, {"role": role}, course_id=course.id, person_id=person.id)
-    membership.role, membership.lti_roles, membership.last_launch_at = role, list(claims.get(LTI + "roles", [])), utcnow()
+def _member(changes: _Changes, platform_id: int, deployment_pk: int) -> tuple[Person, Course]:
+    """The person and course of a launch, with the person's membership of the course, as the claims say."""
+    person = _apply(_get_or_add(Person, platform_id=platform_id, sub=changes.sub), changes.person)
+    course = _apply(_get_or_add(Course, deployment_pk=deployment_pk, context_id=changes.context_id), changes.course)
+    membership = _get_or_add(Membership, dict(changes.membership), course_id=course.id, person_id=person.id)
+    _apply(membership, {**changes.membership, "last_launch_at": utcnow()})
     db.session.flush()
-    return platform, deployment, person, course
+    return person, course
+
+
+def _apply(row: M, values: dict[str, Any]) -> M:
+    for field, value in values.items():
+        if getattr(row, field) != value:
+            setattr(row, field, value)
+    return row
 
 
 def _get_or_add(model: type[M], defaults: dict[str, Any] | None = None, **keys: Any) -> M:
@@ -85,44 +181,6 @@ def _get_or_add(model: type[M], defaults: dict[str, Any] | None = None, **keys: 
         db.session.add(row)
         db.session.flush()
     return row
-
-
-def _person(platform: Platform, claims: dict[str, Any]) -> Person:
-    person = _get_or_add(Person, platform_id=platform.id, sub=claims["sub"][:255])
-    for field, limit in (("name", 255), ("given_name", 255), ("family_name", 255), ("email", 320)):
-        value = _text(claims.get(field), limit)
-        if value is not None:
-            setattr(person, field, value)
-    presentation = claims.get(LTI + "launch_presentation") or {}
-    custom_locale = (claims.get(LTI + "custom") or {}).get("canvas_user_locale")  # see tool_config.canvas_config
-    if isinstance(custom_locale, str) and custom_locale.startswith("$"):
-        custom_locale = None  # a substitution the platform did not resolve
-    person.locale = _text(presentation.get("locale") or claims.get("locale") or custom_locale, 35) or person.locale
-    return person
-
-
-def _course(deployment: Deployment, claims: dict[str, Any], no_context_id: str) -> Course:
-    context = claims.get(LTI + "context") or {}
-    # Launches outside a course (e.g. from an admin page) still need somewhere to live.
-    context_id = _text(context.get("id"), 255) or no_context_id[:255]
-    course = _get_or_add(Course, deployment_pk=deployment.id, context_id=context_id)
-    course.label = _text(context.get("label"), 255) or course.label
-    course.title = _text(context.get("title"), 512) or course.title
-    return course
-
-
-def _activity(course: Course, claims: dict[str, Any]) -> Activity:
-    link = claims.get(LTI + "resource_link") or {}
-    activity = _get_or_add(Activity, course_id=course.id, resource_link_id=str(link.get("id"))[:255])
-    activity.title = _text(link.get("title"), 512) or activity.title
-    custom = claims.get(LTI + "custom") or {}
-    activity.page = _text(custom.get("page"), 128) or activity.page or DEFAULT_PAGE
-    ags = claims.get(AGS) or {}
-    activity.ags_lineitem = _text(ags.get("lineitem"), 1024)
-    activity.ags_lineitems = _text(ags.get("lineitems"), 1024)
-    activity.ags_scopes = [s for s in ags.get("scope", []) if isinstance(s, str)]
-    activity.nrps_url = _text((claims.get(NRPS) or {}).get("context_memberships_url"), 1024)
-    return activity
 
 
 def load_identity_rows(identity: LaunchIdentity) -> dict[str, Any]:

@@ -5,11 +5,29 @@ from __future__ import annotations
 from typing import Optional
 
 from alembic.config import Config
+from flask import Flask
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from .extensions import db
 from .paths import MIGRATIONS_DIR
+
+
+def init_migrations(app: Flask) -> None:
+    """Bind Flask-Migrate (the `db` commands and flask_migrate.upgrade) to this app."""
+    from flask_migrate import Migrate
+
+    if "migrate" not in app.extensions:
+        Migrate(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
+
+
+def upgrade() -> None:
+    """Migrate the current app's database to this code's head, as `lti-tool db upgrade` does."""
+    from flask import current_app
+    from flask_migrate import upgrade as migrate_upgrade
+
+    init_migrations(current_app)
+    migrate_upgrade()
 
 
 def problem() -> Optional[str]:

@@ -30,9 +30,8 @@ def _app_config(tmp: Path, port: int) -> dict[str, str]:
 
 def prepare_database(env: dict[str, str]) -> None:
     """Migrate and register the practice LMS, as `make run` does."""
-    from flask_migrate import upgrade
-
     from lti_tool import devlms, registrations
+    from lti_tool.schema import upgrade
 
     app = create_app({**env, "DEV_LMS": True})
     with app.app_context():

@@ -148,3 +148,50 @@ def test_login_form_is_the_practice_lms_form(tool, browser):
     form = parse_form(page.text)
     assert form.method == "post" and form.action == tool.base_url + "/lti/login"
     assert {"iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id", "lti_deployment_id"} <= set(form.fields)
+
+
+def test_relaunch_records_what_changed_and_writes_nothing_when_nothing_did(browser, app_ctx, lms_key):
+    """A relaunch with the same claims is a read only (launches.LAST_LAUNCH_RESOLUTION); a changed
+    name, course title, link title or role is written at once."""
+    from sqlalchemy import select
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Activity, Course, Membership, Person
+    from tests.lms import resign
+
+    def rows():
+        db.session.remove()
+        person = db.session.scalars(select(Person).where(Person.sub == "u-learner-3")).one()
+        membership = db.session.scalars(select(Membership).where(Membership.person_id == person.id)).one()
+        course = db.session.get(Course, membership.course_id)
+        activity = db.session.scalars(select(Activity).where(Activity.course_id == course.id,
+                                                             Activity.resource_link_id == "rl-relationships")).one()
+        return person, membership, course, activity
+
+    assert browser.launch("u-learner-3").status_code == 200
+    person, membership, _, _ = rows()
+    first_seen, name = membership.last_launch_at, person.name
+
+    assert browser.launch("u-learner-3").status_code == 200
+    person, membership, _, _ = rows()
+    assert (membership.last_launch_at, person.name) == (first_seen, name)
+
+    fields = browser.authorize(browser.start("u-learner-3")).fields
+    lti = "https://purl.imsglobal.org/spec/lti/claim/"
+    claims = unverified_claims(fields["id_token"])
+    fields["id_token"] = resign(fields["id_token"], lms_key, claims={
+        "name": "Renamed Learner", lti + "context": {**claims[lti + "context"], "title": "Renamed course"},
+        lti + "resource_link": {**claims[lti + "resource_link"], "title": "Renamed link"},
+        lti + "roles": ["http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"]})
+    assert browser.post_launch(fields).status_code == 200
+    person, membership, course, activity = rows()
+    assert person.name == "Renamed Learner"
+    assert (course.title, activity.title, membership.role) == ("Renamed course", "Renamed link", "instructor")
+    assert membership.last_launch_at > first_seen
+    db.session.remove()
+
+
+def unverified_claims(token: str) -> dict:
+    from tests.lms import unverified
+
+    return unverified(token)[1]

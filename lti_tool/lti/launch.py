@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
+import threading
 import time
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import jwt
 import requests
-from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest
+from jwt.algorithms import RSAAlgorithm
+from pylti1p3.contrib.flask import FlaskMessageLaunch, FlaskOIDCLogin, FlaskRequest, FlaskSessionService
 from pylti1p3.exception import LtiException
 
 from . import deep_linking
@@ -50,6 +54,23 @@ def storage_keys(state: str, nonce: str) -> tuple[str, str]:
     return f"lti1p3_state_{state}", f"lti1p3_nonce_{nonce}"
 
 
+@lru_cache(maxsize=64)
+def _public_key(jwk_json: str):
+    """A platform's public key, parsed once per process (the same JWK text gives the same key)."""
+    return RSAAlgorithm.from_jwk(jwk_json)
+
+
+_local = threading.local()
+
+
+def _http_session() -> requests.Session:
+    """One HTTP session per thread for fetching platforms' key sets (kept alive between launches)."""
+    if getattr(_local, "session", None) is None:
+        _local.session = requests.Session()
+        _local.session.headers["User-Agent"] = USER_AGENT
+    return _local.session
+
+
 class NeedsPlatformStorage(Exception):
     """The launch came without a state cookie, and its login kept the state in the platform's storage:
     the browser must fetch it from the platform (lti.get_data) and post it back (/lti/launch/verify)."""
@@ -59,11 +80,20 @@ class NeedsPlatformStorage(Exception):
         self.state, self.login = state, login
 
 
+class LoginRecordSession(FlaskSessionService):
+    """pylti1p3 keeps each nonce under its own key; ours lives in the login's record (launch_state)
+    and validate_nonce checks it there, so that extra write is skipped."""
+
+    def save_nonce(self, nonce: str) -> None:
+        return None
+
+
 class ToolOIDCLogin(FlaskOIDCLogin):
     """Login initiation that remembers, per state, the nonce and the platform it was issued for."""
 
     def __init__(self, tool_conf: DbToolConf, state_ttl: int):
-        super().__init__(FlaskRequest(), tool_conf)
+        request = FlaskRequest()
+        super().__init__(request, tool_conf, session_service=LoginRecordSession(request))
         self.set_launch_data_storage(SharedCacheStorage())
         self.set_launch_data_lifetime(state_ttl)
         self._state_ttl = state_ttl
@@ -118,12 +148,12 @@ class ToolMessageLaunch(FlaskMessageLaunch):
                  platform_values: tuple[str, str] | None = None):
         """platform_values: the state and nonce the browser read back from the platform's storage
         (lti.get_data), for a launch whose login used it (see validate_state)."""
-        session = requests.Session()
-        session.headers["User-Agent"] = USER_AGENT
-        super().__init__(FlaskRequest(), tool_conf, launch_data_storage=SharedCacheStorage(), requests_session=session)
+        super().__init__(FlaskRequest(), tool_conf, launch_data_storage=SharedCacheStorage(),
+                         requests_session=_http_session())
         self._leeway, self._jwks_ttl, self._timeout = leeway, jwks_ttl, timeout
         self._login_state: dict[str, Any] = {}
         self._platform_values = platform_values
+        self._deployment_row = None
         self.state_via: str | None = None
 
     # -- the order of checks: cheap and trust-free first, the nonce is spent last --
@@ -275,17 +305,22 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         return self
 
     def get_public_key(self):
-        """The key named by the token's kid; on an unknown kid the JWKS is fetched again once."""
+        """The key named by the token's kid (RS256); on an unknown kid the JWKS is fetched again once."""
         kid = self._jwt["header"].get("kid")
         if not kid:
             raise LaunchError("unknown_kid", "the id_token header has no kid")
         url = self._registration.get_key_set_url()
         for force in (False, True):
-            self._registration.set_key_set(self._fetch_key_set(url, force))
-            try:
-                return super().get_public_key()
-            except LtiException:
+            key_set = self._fetch_key_set(url, force)
+            self._registration.set_key_set(key_set)
+            jwk = next((k for k in key_set["keys"] if isinstance(k, dict) and k.get("kid") == kid
+                        and k.get("alg", "RS256") == "RS256"), None)
+            if jwk is None:
                 continue
+            try:
+                return _public_key(json.dumps(jwk, sort_keys=True)), "RS256"
+            except (ValueError, TypeError, jwt.InvalidKeyError):
+                continue  # a broken key: the platform may have fixed it, so fetch again once
         raise LaunchError("unknown_kid", f"kid {kid!r} is not in {url}")
 
     def _fetch_key_set(self, url: str, force: bool) -> dict:
@@ -308,7 +343,8 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if not deployment_id or not isinstance(deployment_id, str):
             raise LaunchError("missing_claim", "the id_token has no deployment_id")
         iss, client_id = self.get_iss(), self.get_client_id()
-        if self._tool_config.find_deployment_by_params(iss, deployment_id, client_id) is None:
+        self._deployment_row = self._tool_config.active_deployment(iss, client_id, deployment_id)
+        if self._deployment_row is None:
             self._tool_config.record_pending_deployment(iss, client_id, deployment_id)
             raise LaunchError(
                 "unknown_deployment", f"deployment {deployment_id!r}",
@@ -370,6 +406,10 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         if self.check_teacher_access() or self.check_teaching_assistant_access() or admin:
             return "instructor"
         return "learner"
+
+    def platform_keys(self) -> tuple[int, int]:
+        """Our ids of the platform and deployment of a validated launch."""
+        return self._deployment_row.platform_id, self._deployment_row.id
 
     def platform_identity(self) -> tuple[str, str, str]:
         return self.get_iss(), self.get_client_id(), self.claims[LTI + "deployment_id"]

@@ -1,36 +1,67 @@
 """Registrations read by pylti1p3 from our database (issuer and client_id together)."""
 from __future__ import annotations
 
-from typing import Optional
+import time
+from typing import Callable, Optional
 
 from pylti1p3.deployment import Deployment as LtiDeployment
 from pylti1p3.registration import Registration
 from pylti1p3.tool_config import ToolConfAbstract
-from flask import g, has_app_context
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 
 from .. import keys
 from ..extensions import db
-from ..models import Deployment, Platform
+from ..models import Deployment, Platform, ToolKey
+
+
+# How long a server process trusts what it read of a registration: changes made elsewhere (the CLI,
+# another instance) reach a running server within this time. Only what was found is remembered, so a
+# new platform or a newly activated deployment works at once.
+REGISTRATION_TTL = 10.0
+_remembered_rows: dict[tuple, tuple[float, Row]] = {}
+
+
+def _remembered(key: tuple, load: Callable[[], Optional[Row]]) -> Optional[Row]:
+    key = (current_app.config["SQLALCHEMY_DATABASE_URI"], *key)
+    now = time.monotonic()
+    hit = _remembered_rows.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    row = load()
+    if row is not None:
+        _remembered_rows[key] = (now + REGISTRATION_TTL, row)
+    else:
+        _remembered_rows.pop(key, None)
+    return row
+
+
+def forget_registrations() -> None:
+    """Read registrations from the database again (after this process changed one)."""
+    _remembered_rows.clear()
 
 
 class ToolRegistration(Registration):
-    """A registration that knows our key's kid without re-deriving it from PEM each call."""
+    """A registration whose tool key is read only when something signs with it (service tokens,
+    deep linking answers): a launch never needs it, so it costs no query there. The kid comes with
+    the key row instead of being re-derived from PEM on each call."""
 
-    _kid: Optional[str] = None
-    _public_jwk: Optional[dict] = None
+    _tool_key: Optional[ToolKey] = None
 
-    def set_tool_key(self, kid: str, private_pem: str, public_jwk: dict) -> "ToolRegistration":
-        self._kid, self._public_jwk = kid, public_jwk
-        self.set_tool_private_key(private_pem)
-        return self
+    def _key(self) -> ToolKey:
+        if self._tool_key is None:
+            self._tool_key = keys.signing_key()
+        return self._tool_key
+
+    def get_tool_private_key(self) -> Optional[str]:
+        return self._key().private_pem
 
     def get_kid(self) -> Optional[str]:
-        return self._kid
+        return self._key().kid
 
     def get_jwks(self):
-        return [dict(self._public_jwk)] if self._public_jwk else []
+        return [dict(self._key().public_jwk)]
 
 
 class DbToolConf(ToolConfAbstract):
@@ -42,21 +73,16 @@ class DbToolConf(ToolConfAbstract):
     def check_iss_has_many_clients(self, iss: str) -> bool:
         return True
 
-    def find_platform(self, iss: str, client_id: Optional[str]) -> Optional[Platform]:
-        """The platform for (iss, client_id); without a client_id, the issuer's only one.
-
-        Remembered for the rest of the request: pylti1p3 asks several times per login and launch."""
-        memo = g.setdefault("_lti_platforms", {}) if has_app_context() else {}
-        if (iss, client_id) not in memo:
-            memo[(iss, client_id)] = self._query_platform(iss, client_id)
-        return memo[(iss, client_id)]
+    def find_platform(self, iss: str, client_id: Optional[str]) -> Optional[Row]:
+        """The platform for (iss, client_id); without a client_id, the issuer's only one."""
+        return _remembered(("platform", iss, client_id), lambda: self._query_platform(iss, client_id))
 
     @staticmethod
-    def _query_platform(iss: str, client_id: Optional[str]) -> Optional[Platform]:
-        stmt = select(Platform).where(Platform.issuer == iss)
+    def _query_platform(iss: str, client_id: Optional[str]) -> Optional[Row]:
+        stmt = select(*Platform.__table__.columns).where(Platform.issuer == iss)
         if client_id:
-            return db.session.scalars(stmt.where(Platform.client_id == client_id)).first()
-        found = list(db.session.scalars(stmt.limit(2)))
+            return db.session.execute(stmt.where(Platform.client_id == client_id)).first()
+        found = db.session.execute(stmt.limit(2)).all()
         return found[0] if len(found) == 1 else None
 
     def find_registration_by_issuer(self, iss: str, *args, **kwargs) -> Optional[Registration]:
@@ -69,10 +95,20 @@ class DbToolConf(ToolConfAbstract):
         return self.find_deployment_by_params(iss, deployment_id, None)
 
     def find_deployment_by_params(self, iss, deployment_id, client_id, *args, **kwargs) -> Optional[LtiDeployment]:
-        row = self.find_deployment_row(iss, client_id, deployment_id)
-        if row is None or row.status != Deployment.ACTIVE:
-            return None
-        return LtiDeployment().set_deployment_id(row.deployment_id)
+        row = self.active_deployment(iss, client_id, deployment_id)
+        return None if row is None else LtiDeployment().set_deployment_id(row.deployment_id)
+
+    def active_deployment(self, iss: str, client_id: Optional[str], deployment_id: str) -> Optional[Row]:
+        """(id, platform_id) of an active deployment; None when unknown or pending."""
+        def load() -> Optional[Row]:
+            platform = self.find_platform(iss, client_id)
+            if platform is None:
+                return None
+            return db.session.execute(select(Deployment.id, Deployment.platform_id, Deployment.deployment_id).where(
+                Deployment.platform_id == platform.id, Deployment.deployment_id == deployment_id,
+                Deployment.status == Deployment.ACTIVE)).first()
+
+        return _remembered(("deployment", iss, client_id, deployment_id), load)
 
     def find_deployment_row(self, iss: str, client_id: Optional[str], deployment_id: str) -> Optional[Deployment]:
         platform = self.find_platform(iss, client_id)
@@ -99,15 +135,13 @@ class DbToolConf(ToolConfAbstract):
         return keys.jwks()
 
     @staticmethod
-    def _registration(platform: Optional[Platform]) -> Optional[Registration]:
+    def _registration(platform: Optional[Row]) -> Optional[Registration]:
         if platform is None:
             return None
-        key = keys.signing_key()
         reg = ToolRegistration()
         reg.set_issuer(platform.issuer).set_client_id(platform.client_id)
         reg.set_auth_login_url(platform.auth_login_url).set_auth_token_url(platform.auth_token_url)
         reg.set_key_set_url(platform.key_set_url)
         if platform.auth_audience:
             reg.set_auth_audience(platform.auth_audience)
-        reg.set_tool_key(key.kid, key.private_pem, key.public_jwk)
         return reg

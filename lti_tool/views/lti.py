@@ -144,7 +144,7 @@ def _accept(message: ToolMessageLaunch):
     if message.is_deep_link_launch():
         identity, endpoint = _record_deep_linking(message, role), "deep_linking.choose"
     else:
-        identity = launches.record_launch(message.claims, iss, client_id, role)
+        identity = launches.record_launch(message.claims, *message.platform_keys(), role)
         endpoint = "instructor.home" if role == "instructor" else "learner.home"
     log.info("launch state via %s", message.state_via)
     log.info("launch accepted: iss=%s client_id=%s role=%s person=%s", iss, client_id, role, identity.person_id)
@@ -164,9 +164,8 @@ def _record_deep_linking(message: ToolMessageLaunch, role: str) -> launch_token.
         log.warning("deep linking refused: role %s may not add content (iss=%s)", role, message.get_iss())
         abort(403, description=_("Only instructors, teaching assistants and administrators can add activities "
                                  "to the course with this tool."))
-    iss, client_id, _deployment = message.platform_identity()
     key = deep_linking.save_request(message.deep_link_request(), current_app.config["LAUNCH_TOKEN_MAX_AGE"])
-    return launches.record_deep_linking_launch(message.claims, iss, client_id, role, key)
+    return launches.record_deep_linking_launch(message.claims, *message.platform_keys(), role, key)
 
 
 @bp.get("/lti/canvas.json")

@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from .. import tool_config
 from ..dynamic_registration import RegistrationFailed, ToolDynamicRegistration, origin_of
+from ..lti.tool_conf import forget_registrations
 from . import headers
 
 bp = Blueprint("registration", __name__)
@@ -39,6 +40,7 @@ def register():
     finally:
         headers.allow_framing(flow.platform_origins or [origin_of(config_url)])
     headers.forget_origins()  # the new platform frames the tool's pages from now on (in this process at once)
+    forget_registrations()  # a re-registration's new endpoints apply at once here too
     return render_template("registration_done.html", registered=registered, tool_title=tool_config.TITLE)
 
 
