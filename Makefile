@@ -5,7 +5,7 @@ PORT ?= 5000
 BIN := $(VENV)/bin
 export PORT
 
-.PHONY: run test install install-test setup-dev clean translations
+.PHONY: run test bench bench-quick install install-test setup-dev clean translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,15 @@ run: setup-dev
 ## make test: the whole suite (PostgreSQL/Redis/Chromium tests skip with a reason where absent).
 test: $(VENV)/.test-deps
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## make bench: every benchmark (bench/) on SQLite and, where they answer, PostgreSQL + Redis, then the
+## 300-learner load scenario (about 25 minutes in all); prints a table against the targets and writes
+## bench/results/*.json. `make bench-quick` runs everything shortly, to check it works.
+bench: $(VENV)/.test-deps
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
+
+bench-quick: $(VENV)/.test-deps
+	$(BIN)/python bench/all.py --quick $(BENCH_ARGS)
 
 ## make translations: re-extract the UI strings, merge them into every language's .po, compile the .mo files.
 ## Then translate new (empty) entries and check `fuzzy` ones in lti_tool/translations/<lang>/LC_MESSAGES/messages.po,

@@ -151,6 +151,7 @@ def test_audience_list_without_azp(tool, browser, lms_key):
     aud = unverified(fields["id_token"])[1]["aud"]
     fields["id_token"] = resign(fields["id_token"], lms_key, claims={"aud": [aud, "another"]}, drop=("azp",))
     page_says(browser.post_launch(fields), 400, "meant for another tool")
+    assert logged(tool, "wrong_audience")
 
 
 def test_wrong_issuer(tool, browser, lms_key):
@@ -189,6 +190,7 @@ def test_reused_nonce(tool, browser, lms_key):
     assert browser.post_launch(first).status_code == 200
     fields = tampered(browser, lms_key, claims={"nonce": used_nonce})
     page_says(browser.post_launch(fields), 400, "already used")
+    assert logged(tool, "replayed")
 
 
 def test_nonce_from_another_login(tool, browser, lms_key):

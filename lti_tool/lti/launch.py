@@ -37,6 +37,14 @@ ADMIN_ROLES = {
     "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator",
 }
 USER_AGENT = "lti-tool/0.1 (+partnerships worksheet)"
+# Real id_tokens are a few kilobytes (Moodle about 4, Canvas with custom fields about 10).
+MAX_ID_TOKEN_LENGTH = 64 * 1024
+# Claims the spec defines as JSON objects: anything else is refused before any of it is read.
+OBJECT_CLAIMS = tuple(LTI + name for name in (
+    "resource_link", "context", "custom", "launch_presentation", "tool_platform", "lis", "lti1p1")) + (
+    deep_linking.SETTINGS_CLAIM, "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint",
+    "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice",
+)
 # The login parameters kept with the state, to start the same login again in a new window.
 LOGIN_PARAMS = ("iss", "login_hint", "target_link_uri", "lti_message_hint", "lti_deployment_id", "client_id")
 FRAME_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -187,8 +195,12 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LaunchError("platform_error", f"{error}: {description}".strip(": "))
 
     def validate_jwt_format(self) -> "ToolMessageLaunch":
-        if not self._get_request_param("id_token"):
+        token = self._get_request_param("id_token")
+        if not token:
             raise LaunchError("missing_id_token", "the launch request has no id_token")
+        if len(token) > MAX_ID_TOKEN_LENGTH:
+            raise LaunchError("malformed_token", f"the id_token is {len(token)} characters long, "
+                                                 f"more than the {MAX_ID_TOKEN_LENGTH} a launch needs")
         try:
             super().validate_jwt_format()
         except LtiException as exc:
@@ -358,10 +370,15 @@ class ToolMessageLaunch(FlaskMessageLaunch):
             raise LaunchError("wrong_version", f"version {body.get(LTI + 'version')!r}")
         if not body.get("sub") or not isinstance(body.get("sub"), str):
             raise LaunchError("missing_sub", "the id_token has no sub")
-        if body.get(LTI + "message_type") not in KNOWN_MESSAGES:
+        if not isinstance(body.get(LTI + "message_type"), str) or body[LTI + "message_type"] not in KNOWN_MESSAGES:
             raise LaunchError("unsupported_message", f"message type {body.get(LTI + 'message_type')!r}")
         if not isinstance(body.get(LTI + "roles"), list):
             raise LaunchError("missing_claim", "the id_token has no roles claim")
+        if not all(isinstance(role, str) for role in body[LTI + "roles"]):
+            raise LaunchError("missing_claim", "the roles claim holds something other than role names")
+        for claim in OBJECT_CLAIMS:
+            if claim in body and not isinstance(body[claim], dict):
+                raise LaunchError("missing_claim", f"the claim {claim} is not a JSON object")
         try:
             super().validate_message()
         except LtiException as exc:
