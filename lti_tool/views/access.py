@@ -44,14 +44,19 @@ def launch_required(role: str | None = None, rows: Callable = launches.load_iden
 
 
 def _identity_or_abort() -> launch_token.LaunchIdentity:
+    """The identity in the request's launch token (401 otherwise), read once per request: a write is
+    checked by enforce_csrf first, then by launch_required with the same token."""
     config = current_app.config
+    token = token_from_request()
+    if "launch" in g and g.get("launch_read_from") == token:
+        return g.launch
     try:
-        identity = launch_token.read(token_from_request(), config["SECRET_KEY"], config["LAUNCH_TOKEN_MAX_AGE"])
+        identity = launch_token.read(token, config["SECRET_KEY"], config["LAUNCH_TOKEN_MAX_AGE"])
     except launch_token.TokenExpired:
         abort(401, description=_("Your session in this activity has expired. Open the activity again from your course."))
     except launch_token.TokenInvalid:
         abort(401, description=_("This page must be opened from your course in the LMS."))
-    g.launch = identity
+    g.launch, g.launch_read_from = identity, token
     g.launch_token = launch_token.issue(identity, config["SECRET_KEY"])
     g.csrf_token = launch_token.csrf_token(identity, config["SECRET_KEY"])
     return identity

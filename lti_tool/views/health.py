@@ -1,4 +1,11 @@
-"""Liveness for load balancers: the database and the cache must both answer."""
+"""Health for load balancers and orchestrators.
+
+- GET /livez, liveness: the process serves requests. It touches neither the database nor the cache,
+  so a database outage does not get every instance restarted; it is also the "trivial route" the
+  save benchmark measures the stack's ceiling with (bench/save.py).
+- GET /healthz, readiness: the database and the cache must both answer (else 503, take the
+  instance out of rotation until they do).
+"""
 from __future__ import annotations
 
 import logging
@@ -13,8 +20,15 @@ bp = Blueprint("health", __name__)
 log = logging.getLogger("lti_tool.health")
 
 
+@bp.get("/livez")
+def livez():
+    """Liveness: 200 while the process can answer at all. No database, no cache, no launch token."""
+    return jsonify(status="ok")
+
+
 @bp.get("/healthz")
 def healthz():
+    """Readiness: 200 when the database and the cache both answer, else 503."""
     checks = {"database": _database_ok(), "cache": _cache_ok()}
     status = 200 if all(checks.values()) else 503
     return jsonify(status="ok" if status == 200 else "unavailable", checks=checks), status

@@ -8,7 +8,7 @@ def parse_action(raw: str | None) -> tuple[str, int]:
     """'remove-2' -> ('remove', 2); 'save' -> ('save', -1). Unknown actions save a draft."""
     raw = raw or "save"
     name, _, index = raw.partition("-")
-    if name in ("remove", "up", "down") and index.isdigit():
+    if name in ("remove", "up", "down") and index.isascii() and index.isdigit() and len(index) <= 6:
         return name, int(index)
     if name == "keep" and raw == "keep-mine":
         return "keep-mine", -1
