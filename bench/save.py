@@ -144,7 +144,7 @@ def profile(pids: list[int], folder: str, name: str, seconds: float) -> list[sub
     """py-spy (from the virtualenv) sampling each worker for the level's duration; flame-graph input files."""
     Path(folder).mkdir(parents=True, exist_ok=True)
     spy = Path(sys.executable).with_name("py-spy")
-    return [subprocess.Popen([str(spy), "record", "-p", str(pid), "-d", str(max(1, int(seconds))), "-r", "200", "-f", "raw",
+    return [subprocess.Popen([str(spy), "record", "--gil", "-p", str(pid), "-d", str(max(1, int(seconds))), "-r", "200", "-f", "raw",
                               "-o", str(Path(folder) / f"{name}-{pid}.txt"), "--nonblocking"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for pid in pids]
 

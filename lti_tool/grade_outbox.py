@@ -127,9 +127,16 @@ _SETTLE_SENT = (
 )
 
 
-def settle_sent(row: Row, timestamp: str, http_status: int) -> None:
-    db.session.connection().execute(_SETTLE_SENT, {"row_id": row.id, "worker": row.claimed_by, "stamp": timestamp,
-                                                   "sent_at": utcnow(), "http_status": http_status})
+def settle_sent(sent: list[tuple[Row, str, int]]) -> None:
+    """Mark grades the LMS accepted as sent, each (row, timestamp sent, http status), in one commit.
+
+    Only rows this worker still holds change (a row whose lease ran out is left alone)."""
+    if not sent:
+        return
+    now = utcnow()
+    db.session.connection().execute(_SETTLE_SENT, [
+        {"row_id": row.id, "worker": row.claimed_by, "stamp": stamp, "sent_at": now, "http_status": status}
+        for row, stamp, status in sent])
     db.session.commit()
 
 

@@ -10,6 +10,7 @@ import os
 import random
 import socket
 import threading
+import time
 from typing import Optional
 
 from flask import Flask
@@ -38,15 +39,20 @@ class GradeWorker:
     def run_once(self) -> int:
         """Claim one batch and settle every row in it; the number of rows handled."""
         with self.app.app_context():
-            # Rows of a batch are settled one commit at a time; don't reload the others after each.
+            # Rows of a batch are settled a few commits at a time; don't reload the others after each.
             db.session().expire_on_commit = False
+            self._sent = _SentMarks()
             try:
                 ids = grade_outbox.claim(self.name, self.batch, self.lease)
                 for row in grade_outbox.load(ids):
                     self._deliver(row)
+                    self._sent.flush_if_due()
                 return len(ids)
             finally:
-                db.session.remove()
+                try:
+                    self._sent.flush()  # what the LMS accepted is recorded, whatever else went wrong
+                finally:
+                    db.session.remove()
 
     def run(self, stop: threading.Event) -> None:
         log.info("grade worker %s started", self.name)
@@ -74,7 +80,7 @@ class GradeWorker:
     def _settle(self, row, outcome: Outcome) -> None:
         ref = f"grade {row.id} (activity {row.activity_id}, person {row.person_id}, attempt {row.attempts})"
         if outcome.kind == "sent":
-            grade_outbox.settle_sent(row, outcome.timestamp or "", outcome.http_status or 200)
+            self._sent.add(row, outcome.timestamp or "", outcome.http_status or 200)
             log.info("%s sent", ref)
         elif grade_outbox.is_superseded(row):
             grade_outbox.settle_superseded(row)
@@ -95,6 +101,36 @@ class GradeWorker:
         """Exponential backoff with jitter, at least what the LMS asked for (capped)."""
         delay = min(self.cap, self.base * 2 ** max(attempts - 1, 0)) * random.uniform(0.5, 1.0)
         return min(self.cap, max(delay, retry_after or 0.0))
+
+
+class _SentMarks:
+    """Grades the LMS accepted, marked sent in the database a few at a time.
+
+    One commit per grade cost as much as the send itself on PostgreSQL. Marks wait for at most
+    SETTLE_EVERY grades or SETTLE_SECONDS, so a worker that dies before its commit leaves at most
+    that many rows 'sending'; their lease runs out and they are sent once more (same score, newer
+    timestamp), as a single one was before. The rows stay 'sending' meanwhile, so no newer grade of
+    the same learner can overtake them."""
+
+    SETTLE_EVERY = 10
+    SETTLE_SECONDS = 0.2
+
+    def __init__(self):
+        self.pending: list[tuple] = []
+        self.since = 0.0
+
+    def add(self, row, timestamp: str, http_status: int) -> None:
+        if not self.pending:
+            self.since = time.monotonic()
+        self.pending.append((row, timestamp, http_status))
+
+    def flush_if_due(self) -> None:
+        if len(self.pending) >= self.SETTLE_EVERY or (self.pending and time.monotonic() - self.since >= self.SETTLE_SECONDS):
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        grade_outbox.settle_sent(pending)
 
 
 def start_inline(app: Flask) -> tuple[threading.Thread, threading.Event]:

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import io
 import json
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -78,11 +79,14 @@ def watch(tool) -> LogWatch:
     return LogWatch(tool)
 
 
-def refused(response: requests.Response, watch: LogWatch, code: str, status: int = 400) -> None:
-    """A refused launch: the status, the error page naming the code, and the log line."""
+def refused(response: requests.Response, watch: LogWatch, code: str, status: int = 400, detail: str = "") -> None:
+    """A refused launch: the status, the error page naming the code, and the log line
+    (`launch refused: <code> (<detail>) path=...`, its detail starting with `detail` when given)."""
     assert response.status_code == status, f"{response.status_code}: {response.text[:1500]}"
     assert "What to do" in response.text, response.text[:1500]
     assert watch.refused(code), f"no 'launch refused: {code}' in the log:\n{watch.text()[-3000:]}"
+    if detail:
+        assert watch.wait_for(f"launch refused: {code} ({detail}"), f"no {code} ({detail}...) in the log:\n{watch.text()[-3000:]}"
 
 
 def b64url(data: bytes) -> str:
@@ -202,7 +206,72 @@ def test_other_algorithms_and_spellings_of_none_are_refused(browser, watch, alg,
     refused(browser.post_launch(fields), watch, "unsupported_alg")
 
 
+# --- RS256 with an empty or cut signature ----------------------------------------------------------
+
+SIGNATURE_CUTS = {
+    # 342 base64url characters for a 2048-bit key: one cut leaves a length no base64 has (PyJWT: bad padding);
+    # a multiple of 4 left is a shorter, decodable signature that does not verify.
+    "empty": (lambda s: "", "Signature verification failed"),
+    "last character cut": (lambda s: s[:-1], "Invalid crypto padding"),
+    "last two characters cut": (lambda s: s[:-2], "Signature verification failed"),
+    "cut to 168 characters": (lambda s: s[:168], "Signature verification failed"),
+    "first character cut": (lambda s: s[1:], "Invalid crypto padding"),
+}
+
+
+@pytest.mark.parametrize("case", list(SIGNATURE_CUTS))
+def test_an_rs256_id_token_with_an_empty_or_cut_signature_is_refused(browser, watch, case):
+    """The LMS's own id_token, its signature segment emptied or truncated: header and body are intact."""
+    cut, detail = SIGNATURE_CUTS[case]
+    fields = login_fields(browser)
+    header, body, signature = fields["id_token"].split(".")
+    assert len(signature) == 342
+    fields["id_token"] = f"{header}.{body}.{cut(signature)}"
+    refused(browser.post_launch(fields), watch, "bad_signature", detail=detail)
+    assert "launch accepted" not in watch.text()
+
+
 # --- oversized id_tokens ----------------------------------------------------------------------------
+
+def _token_of_length(token: str, private_key, length: int) -> str:
+    """The id_token signed again with a padding claim (and a header field) making it exactly `length` characters."""
+    def signed(pad: int, extra: int) -> str:
+        return resign(token, private_key, claims={"padding": "x" * pad}, header={"x": "y" * extra})
+
+    pad = 0
+    for _ in range(5):  # each padding character is 4/3 of a base64url character
+        pad = max(pad + (length - len(signed(pad, 0))) * 3 // 4, 0)
+    for near in range(max(pad - 4, 0), pad + 5):
+        for extra in range(6):  # the header's length moves the total by one where the body's cannot
+            if len(candidate := signed(near, extra)) == length:
+                return candidate
+    raise AssertionError(f"no padding gives an id_token of {length} characters")
+
+
+@pytest.mark.parametrize("delta", [-1, 0], ids=["one under the limit", "at the limit"])
+def test_a_signed_id_token_up_to_the_length_limit_is_accepted(tool, browser, lms_key, watch, delta):
+    """MAX_ID_TOKEN_LENGTH is the longest id_token read: one of that length is a launch like any other."""
+    from lti_tool.lti.launch import MAX_ID_TOKEN_LENGTH
+
+    form = browser.authorize(browser.start("u-learner-1"))
+    form.fields["id_token"] = _token_of_length(form.fields["id_token"], lms_key, MAX_ID_TOKEN_LENGTH + delta)
+    response = submit(browser.http, form)
+    assert response.status_code == 200, response.text[:1500]
+    tokens_of(response)  # the learner's page, with its launch token
+    assert watch.wait_for("launch accepted: "), watch.text()[-3000:]
+    assert "launch refused" not in watch.text()
+
+
+@pytest.mark.parametrize("delta", [1, 2], ids=["one over the limit", "two over the limit"])
+def test_a_signed_id_token_over_the_length_limit_is_400(tool, browser, lms_key, watch, delta):
+    from lti_tool.lti.launch import MAX_ID_TOKEN_LENGTH
+
+    fields = login_fields(browser)
+    fields["id_token"] = _token_of_length(fields["id_token"], lms_key, MAX_ID_TOKEN_LENGTH + delta)
+    refused(browser.post_launch(fields), watch, "malformed_token",
+            detail=f"the id_token is {MAX_ID_TOKEN_LENGTH + delta} characters long, more than the {MAX_ID_TOKEN_LENGTH}")
+    assert "launch accepted" not in watch.text()
+
 
 def test_a_2_mb_id_token_is_413(tool, browser, lms_key, watch):
     fields = login_fields(browser)
@@ -218,7 +287,7 @@ def test_a_forged_200_kb_id_token_is_refused_before_its_signature_is_checked(bro
     fields = login_fields(browser)
     header, _ = unverified(fields["id_token"])
     fields["id_token"] = resign(fields["id_token"], rogue, claims={"padding": "x" * 200_000}, header={"kid": header["kid"]})
-    refused(browser.post_launch(fields), watch, "malformed_token")
+    refused(browser.post_launch(fields), watch, "malformed_token", detail=f"the id_token is {len(fields['id_token'])} characters long")
 
 
 def test_a_signed_200_kb_id_token_is_refused(tool, browser, lms_key, watch):
@@ -226,8 +295,9 @@ def test_a_signed_200_kb_id_token_is_refused(tool, browser, lms_key, watch):
     fields = login_fields(browser)
     fields["id_token"] = resign(fields["id_token"], lms_key, claims={"padding": "x" * 200_000})
     response = browser.post_launch(fields)
-    assert 400 <= response.status_code < 500, response.status_code
-    assert watch.refused()
+    refused(response, watch, "malformed_token", status=400,
+            detail=f"the id_token is {len(fields['id_token'])} characters long, more than the 65536 a launch needs")
+    assert "launch accepted" not in watch.text()
 
 
 # --- malformed JSON in the id_token -----------------------------------------------------------------
@@ -370,13 +440,28 @@ def snapshot(tool) -> tuple:
     return submission.version, submission.answers, rows, len(revisions)
 
 
+def access_logged(watch: LogWatch, method: str, path: str, status: int, request_id: str) -> str:
+    """The access log line of one request (named by the X-Request-Id it sent, which the tool echoes and logs)."""
+    line = re.compile(rf'^\S+ "{method} {re.escape(path)}" {status} \d+ \d+us rid={request_id}$', re.M)
+    deadline = time.monotonic() + 3
+    while not (found := line.search(watch.text())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert found, f"no access log line {line.pattern!r}:\n{watch.text()[-3000:]}"
+    return found[0]
+
+
 @pytest.mark.parametrize("case", list(MALFORMED_BODIES))
-def test_malformed_json_to_the_save_endpoint_is_400(tool, saver, case):
+def test_malformed_json_to_the_save_endpoint_is_400(tool, saver, watch, case):
     before = snapshot(tool)
+    request_id = secrets.token_hex(8)
     response = saver.http.post(f"{saver.base_url}/api/worksheet", data=MALFORMED_BODIES[case], timeout=TIMEOUT,
-                               headers=saver.headers(**{"Content-Type": "application/json"}))
+                               headers=saver.headers(**{"Content-Type": "application/json", "X-Request-Id": request_id}))
     assert response.status_code == 400, (response.status_code, response.text[:300])
+    assert response.json() == {"error": "Bad Request", "message": "Expected a JSON object."}
     assert snapshot(tool) == before
+    assert response.headers["X-Request-Id"] == request_id
+    access_logged(watch, "POST", "/api/worksheet", 400, request_id)
+    assert "Traceback" not in watch.text() and "unexpected error" not in watch.text()
 
 
 ODD_VALUES = {
@@ -587,12 +672,19 @@ NO_LAUNCH_NEEDED = {
     "lti.launch_verify": "the launch's platform storage check: Origin plus the login's state and nonce (below)",
     "registration.register": "LTI Dynamic Registration: its own registration token (test_dynamic_registration.py)",
 }
-PRINCIPALS = ("learner", "instructor", "other_course", "expired", "none", "deep_link")
+# other_course: course B's instructor; other_course_learner: a learner of course B; expired: course A's instructor's
+# token signed a day ago; expired_learner: course A's learner's, likewise.
+PRINCIPALS = ("learner", "other_course_learner", "instructor", "other_course", "expired", "expired_learner", "none",
+              "deep_link")
+# Principals that must never see course A's learner's work.
+OUTSIDERS = ("other_course_learner", "other_course", "deep_link", "expired", "expired_learner", "none")
 
 
-def _expect(learner, instructor, other_course, deep_link, expired=401, none=401) -> dict[str, int]:
-    return {"learner": learner, "instructor": instructor, "other_course": other_course, "expired": expired,
-            "none": none, "deep_link": deep_link}
+def _expect(learner, other_course_learner, instructor, other_course, deep_link, expired=401, expired_learner=401,
+            none=401) -> dict[str, int]:
+    return {"learner": learner, "other_course_learner": other_course_learner, "instructor": instructor,
+            "other_course": other_course, "expired": expired, "expired_learner": expired_learner, "none": none,
+            "deep_link": deep_link}
 
 
 @dataclass(frozen=True)
@@ -603,27 +695,33 @@ class Route:
     paths: tuple[str, ...] = ()  # concrete paths for a rule with variables ({pid}: course A's learner)
     # Responses of course A's instructor that must show course A's learner's work (the positive control).
     shows_learner_work: bool = False
+    # POST only: the statuses with the launch and CSRF tokens in the form body (launch_token, csrf_token), as the
+    # pages' forms send them, when they differ from `expect` (the tokens in headers).
+    form_expect: dict[str, int] | None = None
 
 
 # Bodies are refused by validation (422) once past authorisation, so the matrix writes nothing.
 ROUTES = {
-    "learner.home": Route("/activity", "GET", _expect(200, 200, 200, 401)),
-    "learner.print_view": Route("/activity/print", "GET", _expect(200, 200, 200, 401)),
-    "learner.post_form": Route("/activity", "POST", _expect(422, 422, 422, 401)),
-    "learner.autosave": Route("/api/worksheet", "POST", _expect(422, 422, 422, 401)),
-    "learner.refresh_token": Route("/api/launch/refresh", "POST", _expect(200, 200, 200, 401)),
-    "deep_linking.choose": Route("/deep-linking/", "GET", _expect(403, 403, 403, 200)),
-    "deep_linking.respond": Route("/deep-linking/", "POST", _expect(403, 403, 403, 422)),
-    "instructor.home": Route("/instructor/", "GET", _expect(403, 200, 200, 401)),
-    "instructor.learner": Route("/instructor/learner/<int:person_id>", "GET", _expect(403, 200, 404, 401),
+    "learner.home": Route("/activity", "GET", _expect(200, 200, 200, 200, 401)),
+    "learner.print_view": Route("/activity/print", "GET", _expect(200, 200, 200, 200, 401)),
+    "learner.post_form": Route("/activity", "POST", _expect(422, 422, 422, 422, 401)),
+    # Its body must be JSON: a form body carrying the tokens passes authorisation and CSRF, then is refused as not
+    # JSON (a deep linking launch has no worksheet: 401 before the body is read).
+    "learner.autosave": Route("/api/worksheet", "POST", _expect(422, 422, 422, 422, 401),
+                              form_expect=_expect(400, 400, 400, 400, 401)),
+    "learner.refresh_token": Route("/api/launch/refresh", "POST", _expect(200, 200, 200, 200, 401)),
+    "deep_linking.choose": Route("/deep-linking/", "GET", _expect(403, 403, 403, 403, 200)),
+    "deep_linking.respond": Route("/deep-linking/", "POST", _expect(403, 403, 403, 403, 422)),
+    "instructor.home": Route("/instructor/", "GET", _expect(403, 403, 200, 200, 401)),
+    "instructor.learner": Route("/instructor/learner/<int:person_id>", "GET", _expect(403, 403, 200, 404, 401),
                                 ("/instructor/learner/{pid}",), shows_learner_work=True),
-    "instructor.feedback": Route("/instructor/learner/<int:person_id>/feedback", "POST", _expect(403, 303, 404, 401),
+    "instructor.feedback": Route("/instructor/learner/<int:person_id>/feedback", "POST", _expect(403, 403, 303, 404, 401),
                                  ("/instructor/learner/{pid}/feedback",)),
-    "instructor.resend_one": Route("/instructor/learner/<int:person_id>/resend", "POST", _expect(403, 303, 404, 401),
+    "instructor.resend_one": Route("/instructor/learner/<int:person_id>/resend", "POST", _expect(403, 403, 303, 404, 401),
                                    ("/instructor/learner/{pid}/resend",)),
-    "instructor.resend_all": Route("/instructor/grades/resend", "POST", _expect(403, 303, 303, 401)),
-    "instructor.partnership_map": Route("/instructor/map", "GET", _expect(403, 200, 200, 401), shows_learner_work=True),
-    "instructor.export": Route("/instructor/export/<kind>.csv", "GET", _expect(403, 200, 200, 401),
+    "instructor.resend_all": Route("/instructor/grades/resend", "POST", _expect(403, 403, 303, 303, 401)),
+    "instructor.partnership_map": Route("/instructor/map", "GET", _expect(403, 403, 200, 200, 401), shows_learner_work=True),
+    "instructor.export": Route("/instructor/export/<kind>.csv", "GET", _expect(403, 403, 200, 200, 401),
                                ("/instructor/export/entries.csv", "/instructor/export/answers.csv"), shows_learner_work=True),
 }
 POST_BODIES = {
@@ -659,26 +757,35 @@ def cast(tool, lms_key):
     assert response.status_code == 200, response.text
     instructor = launch("battery-instructor-a", INSTRUCTOR_ROLES, a)
     other = launch("battery-instructor-b", INSTRUCTOR_ROLES, b)
+    other_learner = launch("battery-learner-b", LEARNER_ROLES, b)
     _, picker_fields, _ = _picker(Browser(tool.base_url))
     return {
         "marker": marker,
         "pid": person_id(tool, "battery-learner-a"),
         "principals": {
             "learner": Principal(*learner),
+            "other_course_learner": Principal(*other_learner),
             "instructor": Principal(*instructor),
             "other_course": Principal(*other),
             "expired": Principal(expired(instructor[0], tool.env["SECRET_KEY"]), instructor[1]),
+            "expired_learner": Principal(expired(learner[0], tool.env["SECRET_KEY"]), learner[1]),
             "none": Principal(None, None),
             "deep_link": Principal(picker_fields["launch_token"], picker_fields["csrf_token"]),
         },
     }
 
 
-def call(tool, method: str, path: str, who: Principal, *, csrf: str | None = "same", bodies: dict | None = None) -> requests.Response:
-    """The request a page of the tool makes: the launch token in ?lt= (GET) or a header (POST), with its CSRF token."""
+def call(tool, method: str, path: str, who: Principal, *, csrf: str | None = "same", bodies: dict | None = None,
+         in_form: bool = False) -> requests.Response:
+    """The request a page of the tool makes: the launch token in ?lt= (GET) or a header (POST), with its CSRF token;
+    in_form: a POST with both tokens as form fields (launch_token, csrf_token), as the no-script forms send them."""
     if method == "GET":
         return requests.get(tool.base_url + path, params={"lt": who.token} if who.token else {}, timeout=TIMEOUT,
                             allow_redirects=False)
+    if in_form:
+        body = (bodies or POST_BODIES).get(path, {"feedback": "Matrix feedback"})
+        fields = {k: v for k, v in (("launch_token", who.token), ("csrf_token", who.csrf)) if v}
+        return requests.post(tool.base_url + path, data={**fields, **body}, timeout=TIMEOUT, allow_redirects=False)
     headers = {}
     if who.token:
         headers["X-Launch-Token"] = who.token
@@ -716,11 +823,15 @@ def test_route_matrix(tool, cast, endpoint):
     route = ROUTES[endpoint]
     paths = [p.format(pid=cast["pid"]) for p in route.paths] or [route.rule]
     marker = cast["marker"]
+    ways = [(False, route.expect)]
+    if route.method == "POST":
+        ways.append((True, route.form_expect or route.expect))
     for path in paths:
-        for name in PRINCIPALS:
-            response = call(tool, route.method, path, cast["principals"][name])
-            assert response.status_code == route.expect[name], (name, route.method, path, response.status_code, response.text[:300])
-            if name in ("other_course", "deep_link", "expired", "none"):
+        for (in_form, expect), name in ((w, n) for w in ways for n in PRINCIPALS):
+            response = call(tool, route.method, path, cast["principals"][name], in_form=in_form)
+            where = "tokens in the form body" if in_form else "tokens in headers"
+            assert response.status_code == expect[name], (name, where, route.method, path, response.status_code, response.text[:300])
+            if name in OUTSIDERS:
                 assert marker not in response.text, f"{name} sees course A's work on {path}"
                 assert "battery-learner-a" not in response.text, f"{name} sees course A's learner on {path}"
             if name == "instructor" and route.shows_learner_work:
@@ -733,6 +844,7 @@ def test_the_matrix_wrote_nothing_but_course_a_instructors_feedback(tool, cast):
     submission, rows, _ = stored(tool.app, "battery-learner-a", "rl-relationships")
     assert rows == [row(cast["marker"], "Strong " + cast["marker"])]
     assert submission.feedback in (None, "Matrix feedback")
+    assert stored(tool.app, "battery-learner-b", "rl-relationships") == (None, [], []), "course B's learner saved nothing"
 
 
 # --- CSRF on every POST ----------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
-"""Property-based fuzzing of the save endpoint over HTTP: never a 500, never invalid data stored."""
+"""Property-based fuzzing of the save endpoints over HTTP (the autosave's JSON and the no-script form):
+never a 500, never invalid data stored, and a refusal (4xx) changes nothing stored."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from tests.worksheet_client import Learner, forget, stored
@@ -11,6 +12,8 @@ COLUMNS = ("partnership", "type", "strengths", "weaknesses", "improvement")
 LIMITS = {"partnership": 200, "strengths": 1000, "weaknesses": 1000, "improvement": 1000}
 QUESTIONS = ("connect-colleagues", "leverage-relationships", "talk-more", "never-thought")
 PERSON = "u-load-9000"
+FORM_PERSON = "u-load-9001"
+INCOMPLETE = "It is not complete yet: see the checklist."
 
 text = st.text(st.characters(codec="utf-8"), max_size=60) | st.sampled_from(["", "formal", "informal", "x" * 201, "<script>"])
 junk = st.none() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.booleans() | st.lists(st.integers(), max_size=2)
@@ -30,18 +33,8 @@ def learner(tool):
     return Learner.launch(tool.base_url, PERSON)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(body=payload)
-def test_save_never_500s_and_stores_only_valid_data(tool, learner, body):
-    current = stored(tool.app, PERSON)[0]
-    base = body.get("base_version")
-    if base is None and current is not None:
-        base = current.version  # mostly saves that should succeed; drawn versions probe conflicts
-    data = {k: v for k, v in body.items() if k not in ("base_version", "action")}
-    response = learner.http.post(f"{learner.base_url}/api/worksheet", json={**data, "base_version": base,
-                                 "action": body.get("action", "save")}, headers=learner.headers())
-    assert response.status_code in (200, 400, 409, 422), response.text[:300]
-    submission, rows, _ = stored(tool.app, PERSON)
+def assert_valid(submission, rows) -> None:
+    """What is stored is a worksheet the form would accept."""
     if submission is None:
         return
     assert len(rows) <= 30
@@ -52,6 +45,105 @@ def test_save_never_500s_and_stores_only_valid_data(tool, learner, body):
         assert all(len(values[c]) <= n for c, n in LIMITS.items())
         assert any(values.values()), "blank rows are never stored"
     assert set(submission.answers) <= set(QUESTIONS) and all(isinstance(a, str) and len(a) <= 3000 for a in submission.answers.values())
+
+
+def worksheet(person: str, app) -> tuple:
+    """(version, answers, rows) stored for the person: what a refusal must leave as it was."""
+    submission, rows, _ = stored(app, person)
+    return (None, None, []) if submission is None else (submission.version, submission.answers, rows)
+
+
+def assert_refusal_changed_nothing(before: tuple, after: tuple, status: int, incomplete: bool) -> None:
+    """A 4xx leaves the version, the answers and the rows as they were; except a submit of an incomplete worksheet
+    (422), which keeps what was written as a draft (submissions.save): the version moves on by one."""
+    if incomplete:
+        assert status == 422
+        assert after[0] == (before[0] or 0) + 1, (before[0], after[0])
+    else:
+        assert after == before, f"a {status} changed what is stored"
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(body=payload)
+# Every kind of answer, whatever is drawn: a save, refusals by the form (422), a conflict (409), an incomplete submit.
+@example(body={"rows": [{"partnership": "First"}], "action": "save"})
+@example(body={"rows": [{"partnership": "x" * 201}], "action": "save"})
+@example(body={"rows": [{"partnership": "Club", "type": "sometimes"}], "answers": {"talk-more": "z" * 3001}})
+@example(body={"rows": [{"partnership": "Stale"}], "base_version": 10**12})
+@example(body={"rows": [{"partnership": "Only a name"}], "action": "submit"})
+def test_save_never_500s_and_stores_only_valid_data(tool, learner, body):
+    current = stored(tool.app, PERSON)[0]
+    before = worksheet(PERSON, tool.app)
+    base = body.get("base_version")
+    if base is None and current is not None:
+        base = current.version  # mostly saves that should succeed; drawn versions probe conflicts
+    data = {k: v for k, v in body.items() if k not in ("base_version", "action")}
+    response = learner.http.post(f"{learner.base_url}/api/worksheet", json={**data, "base_version": base,
+                                 "action": body.get("action", "save")}, headers=learner.headers())
+    assert response.status_code in (200, 400, 409, 422), response.text[:300]
+    event(f"answered {response.status_code}" + (" (incomplete)" if response.status_code == 422 and response.json().get("incomplete") else ""))
+    submission, rows, _ = stored(tool.app, PERSON)
+    assert_valid(submission, rows)
+    after = worksheet(PERSON, tool.app)
+    if response.status_code == 200:
+        assert response.json()["version"] == after[0] == (before[0] or 0) + 1
+    else:
+        answer = response.json()
+        assert_refusal_changed_nothing(before, after, response.status_code, incomplete=answer.get("incomplete") is True)
+        if answer.get("incomplete"):
+            assert answer["version"] == after[0]
+
+
+# --- the no-script form ---------------------------------------------------------------------------
+
+form_text = st.text(st.characters(codec="utf-8"), max_size=40) | st.sampled_from(
+    ["", "formal", "informal", " formal", "FORMAL", "x" * 200, "x" * 201, "y" * 1001, "z" * 3000, "z" * 3001, "<script>", "  "])
+row_field = st.builds(lambda i, c: f"rows-{i}-{c}", st.integers(-1, 33) | st.sampled_from([99999999999, 10**30]),
+                      st.sampled_from(COLUMNS + ("extra",)))
+form_field = row_field | st.sampled_from([f"q_{q}" for q in QUESTIONS] + ["q_nope", "rows", "rows-", "rows-0", "extra"])
+form_action = st.sampled_from(["save", "submit", "keep-mine", "add", "remove-0", "remove-2", "up-1", "down-0", "down-99",
+                               "up-\u00b2", "remove-" + "9" * 7, "delete", ""]) | st.text(max_size=8)
+# base_version None: the version the page holds (saves that should succeed); drawn versions probe conflicts.
+form_post = st.fixed_dictionaries({
+    "fields": st.dictionaries(form_field, form_text, max_size=40),
+    "action": st.none() | form_action,
+    "base_version": st.tuples(st.integers(0, 3), st.integers(-2, 10**12).map(str) | st.text(max_size=5)).map(
+        lambda drawn: drawn[1] if drawn[0] == 0 else None),
+})
+
+
+@pytest.fixture(scope="module")
+def form_learner(tool):
+    forget(tool.app, FORM_PERSON)
+    return Learner.launch(tool.base_url, FORM_PERSON)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(post=form_post)
+@example(post={"fields": {"rows-0-partnership": "First"}, "action": "save", "base_version": None})
+@example(post={"fields": {"rows-0-partnership": "x" * 201}, "action": "save", "base_version": None})
+@example(post={"fields": {"rows-0-partnership": "Club", "rows-0-type": "sometimes"}, "action": "add", "base_version": None})
+@example(post={"fields": {"rows-0-partnership": "Stale"}, "action": None, "base_version": str(10**12)})
+@example(post={"fields": {"rows-0-partnership": "Only a name"}, "action": "submit", "base_version": None})
+@example(post={"fields": {"rows-0-partnership": "A", "rows-1-partnership": "B"}, "action": "up-1", "base_version": None})
+def test_the_no_script_form_never_500s_and_stores_only_valid_data(tool, form_learner, post):
+    """learner.post_form: Save draft, Submit and the row buttons, with any fields, names and values."""
+    before = worksheet(FORM_PERSON, tool.app)
+    fields = dict(post["fields"])
+    if post["action"] is not None:
+        fields["action"] = post["action"]
+    drawn = post["base_version"]
+    fields["base_version"] = drawn if drawn is not None else "" if before[0] is None else str(before[0])
+    response = form_learner.post_form(fields, allow_redirects=False, timeout=30)
+    event(f"answered {response.status_code}" + (" (incomplete)" if INCOMPLETE in response.text else ""))
+    assert response.status_code in (200, 303, 409, 422), (response.status_code, response.text[:300])
+    submission, rows, _ = stored(tool.app, FORM_PERSON)
+    assert_valid(submission, rows)
+    after = worksheet(FORM_PERSON, tool.app)
+    if response.status_code in (200, 303):  # a row button shows the page again (200); Save and Submit redirect
+        assert after[0] == (before[0] or 0) + 1
+    else:
+        assert_refusal_changed_nothing(before, after, response.status_code, incomplete=INCOMPLETE in response.text)
 
 
 # --- the autosave's quick check agrees with the form ----------------------------------------------

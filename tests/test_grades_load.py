@@ -131,3 +131,86 @@ def test_two_workers_on_postgresql_never_send_a_grade_twice(postgres_tool):
     check_every_final_grade_arrived(app, lms, subs, submits)
     sent_by = Counter(r.claimed_by for sub in subs for r in outbox(app, sub) if r.status == "sent")
     assert set(sent_by) == {"worker-a", "worker-b"}, f"both workers took part: {sent_by}"
+
+
+def queue_grades(app, subs: list[str]) -> None:
+    """A completed grade queued for each of `subs` in the launched activity (rows as a submit adds them)."""
+    from sqlalchemy import insert, select
+
+    from lti_tool.extensions import db
+    from lti_tool.models import Activity, GradeOutbox, Person, utcnow
+
+    with app.app_context():
+        activity = db.session.scalars(select(Activity).where(Activity.resource_link_id == "rl-relationships")).one()
+        platform_id = db.session.scalars(select(Person.platform_id).limit(1)).one()
+        db.session.execute(insert(Person), [{"platform_id": platform_id, "sub": s, "name": s} for s in subs])
+        people = dict(db.session.execute(select(Person.sub, Person.id).where(Person.sub.in_(subs))).all())
+        now = utcnow()
+        db.session.execute(insert(GradeOutbox), [
+            {"activity_id": activity.id, "person_id": people[s], "score_given": 1.0, "score_maximum": 1.0,
+             "activity_progress": "Completed", "grading_progress": "FullyGraded", "status": "queued",
+             "attempts": 0, "next_attempt_at": now, "created_at": now} for s in subs])
+        db.session.commit()
+        db.session.remove()
+
+
+def statuses(app, subs: list[str]) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from lti_tool.extensions import db
+    from lti_tool.models import GradeOutbox, Person
+
+    with app.app_context():
+        counts = dict(db.session.execute(
+            select(GradeOutbox.status, func.count()).join(Person, GradeOutbox.person_id == Person.id)
+            .where(Person.sub.in_(subs)).group_by(GradeOutbox.status)).all())
+        db.session.remove()
+        return counts
+
+
+@pytest.mark.services
+def test_a_worker_killed_mid_run_loses_no_grade_and_resends_at_most_one_batch(postgres_tool):
+    """kill -9 while grades are flowing: every grade still arrives, and only the rows the dead worker
+    held (at most one batch, GRADE_BATCH_SIZE) are sent a second time, after their lease runs out."""
+    server, env, tmp = postgres_tool
+    from lti_tool import create_app
+
+    app = create_app({**env, "DEV_LMS": True})
+    lms = PracticeLMS(server.base_url)
+    lms.clear_faults()
+    Learner.launch(server.base_url, "u-load-400")  # the activity and its line item exist
+    subs = [f"u-load-{n}" for n in range(1000, 1600)]
+    queue_grades(app, subs)
+    ours = set(subs)
+    batch = 10
+    worker_env = {**os.environ, **env, "PORT": str(server.port), "GRADE_BATCH_SIZE": str(batch),
+                  "GRADE_LEASE_SECONDS": "2"}
+
+    def accepted_now() -> int:
+        return sum(1 for p in lms.scores(status=200) if p["user_id"] in ours)
+
+    doomed = subprocess.Popen([str(BIN), "grades", "worker", "--name", "doomed"], cwd=ROOT, env=worker_env,
+                              stdout=open(tmp / "doomed.log", "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: accepted_now() >= 40, timeout=60, every=0.01, what="grades flowing")
+    finally:
+        doomed.kill()
+        doomed.wait(timeout=20)
+    at_kill = accepted_now()
+    assert at_kill < len(subs), "the worker was killed before it had sent everything"
+    survivor = subprocess.Popen([str(BIN), "grades", "worker", "--name", "survivor"], cwd=ROOT, env=worker_env,
+                                stdout=open(tmp / "survivor.log", "wb"), stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: statuses(app, subs) == {"sent": len(subs)}, timeout=120, every=0.5,
+                 what="every grade sent after the kill")
+    finally:
+        survivor.terminate()
+        survivor.wait(timeout=20)
+    posts = defaultdict(list)
+    for post in lms.scores(status=200):
+        if post["user_id"] in ours:
+            posts[post["user_id"]].append(post["timestamp"])
+    assert set(posts) == set(subs), "every learner's grade arrived"
+    twice = [sub for sub, stamps in posts.items() if len(stamps) > 1]
+    assert len(twice) <= batch, f"{len(twice)} grades sent twice; only the dead worker's batch may be"
+    assert all(len(stamps) <= 2 and stamps == sorted(stamps) for stamps in posts.values())

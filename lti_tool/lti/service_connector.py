@@ -2,7 +2,8 @@
 
 One token per platform (issuer + client id: Canvas shares its issuer) and scope set, kept until
 shortly before it expires, shared by every worker and instance through Flask-Caching (Redis
-when REDIS_URL is set). A lock in the cache keeps many workers from asking at once.
+when REDIS_URL is set) and remembered by each process for a while. A lock in the cache keeps many
+workers from asking at once.
 """
 from __future__ import annotations
 
@@ -17,6 +18,12 @@ from pylti1p3.service_connector import ServiceConnector
 from ..extensions import cache
 
 _local_locks: dict[str, threading.Lock] = {}
+# Tokens this process read or got, until shortly before they expire: a grade costs no cache round trip.
+_remembered_tokens: dict[str, tuple[float, str]] = {}
+
+
+def _remember(key: str, token: str, seconds: float) -> None:
+    _remembered_tokens[key] = (time.monotonic() + seconds, token)
 _local_locks_guard = threading.Lock()
 
 
@@ -38,6 +45,7 @@ class CachedServiceConnector(ServiceConnector):
 
     LOCK_SECONDS = 30
     WAIT_SECONDS = 10
+    MARGIN_SECONDS = 30.0
 
     def _scope_key(self, scopes: t.Iterable[str]) -> str:
         reg = self._registration
@@ -45,13 +53,22 @@ class CachedServiceConnector(ServiceConnector):
         return "ags-token:" + hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
     def _get_cached_access_token(self, scope_key: str) -> t.Optional[str]:
-        return cache.get(scope_key)
+        remembered = _remembered_tokens.get(scope_key)
+        if remembered is not None and remembered[0] > time.monotonic():
+            return remembered[1]
+        token = cache.get(scope_key)
+        if token:
+            # The shared cache drops a token at least MARGIN_SECONDS before the platform would refuse
+            # it, so holding what it gave us for less than that never sends an expired token.
+            _remember(scope_key, token, self.MARGIN_SECONDS / 2)
+        return token
 
     def _cache_access_token(self, scope_key: str, access_token: str, expires_in: float) -> None:
         lifetime = float(expires_in or 0)
-        keep = lifetime - max(30.0, lifetime * 0.1)  # refresh a little before the platform stops accepting it
+        keep = lifetime - max(self.MARGIN_SECONDS, lifetime * 0.1)  # refresh a little before the platform stops accepting it
         if keep > 1:
             cache.set(scope_key, access_token, timeout=int(keep))
+            _remember(scope_key, access_token, keep)
 
     def get_access_token(self, scopes: t.Sequence[str]) -> str:
         key = self._scope_key(sorted(scopes))
@@ -82,7 +99,9 @@ class CachedServiceConnector(ServiceConnector):
         return None
 
     def forget_token(self, scopes: t.Sequence[str]) -> None:
-        cache.delete(self._scope_key(sorted(scopes)))
+        key = self._scope_key(sorted(scopes))
+        _remembered_tokens.pop(key, None)
+        cache.delete(key)
 
 
 def _local_lock(key: str) -> threading.Lock:
