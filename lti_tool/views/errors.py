@@ -36,6 +36,7 @@ TITLES = {
 
 def init_app(app: Flask) -> None:
     app.before_request(_request_id)
+    app.before_request(_whole_body_within_limit)
     app.before_request(access.enforce_csrf)
     app.after_request(_security_headers)
     app.register_error_handler(LaunchError, launch_error_page)
@@ -46,6 +47,18 @@ def init_app(app: Flask) -> None:
 def _request_id() -> None:
     incoming = request.headers.get("X-Request-Id", "")
     g.request_id = incoming if incoming.isalnum() and len(incoming) <= 64 else secrets.token_hex(8)
+
+
+def _whole_body_within_limit() -> None:
+    """A body sent without a Content-Length (chunked) is cut at MAX_CONTENT_LENGTH by Werkzeug, not
+    refused: the first megabyte of a larger one would be saved as if it were all. Read it now, and
+    answer 413 when there is more."""
+    if request.content_length is not None or request.method not in access.WRITE_METHODS:
+        return
+    if request.max_content_length is None:
+        return
+    request.get_data(cache=True)
+    request.stream.read(1)  # past the limit this raises RequestEntityTooLarge (413); at the end it reads nothing
 
 
 def _security_headers(response):
