@@ -216,12 +216,12 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--levels", default="1,8,32")
     parser.add_argument("--workers", type=int, default=0,
-                        help="tool workers (default: 1 on SQLite with the in-process cache, 2 with Redis)")
+                        help="tool workers (default: one per CPU; without Redis they share the disk cache)")
     add_service_args(parser)
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
     subs = [f"u-load-{n}" for n in range(1, 201)]
-    workers = args.workers or (2 if args.redis_url else 1)
+    workers = args.workers or os.cpu_count() or 1
     threads = os.environ.get("THREADS", "8")
     results: dict = {"levels": {}, "settings": {
         "tool": {"workers": workers, "threads": threads}, "baseline": {"workers": 1, "threads": threads},

@@ -13,7 +13,7 @@ each save writes something new. Then the same clients hit /livez for as long.
 Afterwards the database is read: every learner's version must have moved by exactly the number of
 saves acknowledged, with the 10 rows and the last answer sent, so a fast-but-failing save cannot pass.
 Prints a table and writes bench/results/save[-postgresql].json. gunicorn runs config/gunicorn.conf.py:
-one worker x 8 threads by default (the in-process cache is per process); two workers with --redis-url.
+one worker per CPU x 8 threads by default (without Redis the workers share the disk cache).
 """
 from __future__ import annotations
 
@@ -219,13 +219,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=8.0)
     parser.add_argument("--levels", default="1,8,32")
-    parser.add_argument("--workers", default=None, help="gunicorn workers (default: 2 with --redis-url, else 1)")
+    parser.add_argument("--workers", default=None, help="gunicorn workers (default: one per CPU)")
     parser.add_argument("--threads", default=os.environ.get("THREADS", "8"))
     parser.add_argument("--profile", default="", help="a folder: py-spy samples every worker during each level (raw format)")
     add_service_args(parser)
     args = parser.parse_args()
     levels = [int(n) for n in args.levels.split(",")]
-    workers = args.workers or os.environ.get("WORKERS") or ("2" if args.redis_url else "1")
+    workers = args.workers or os.environ.get("WORKERS") or str(os.cpu_count() or 1)
     database = "postgresql" if args.database_url else "sqlite"
     results: dict = {"database": database, "cache": "redis" if args.redis_url else "in-process", "rows": ROWS,
                      "seconds": args.seconds, "settings": {"workers": workers, "threads": args.threads}, "levels": {}}

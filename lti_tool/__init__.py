@@ -5,6 +5,7 @@ import os
 from typing import Any, Mapping
 
 from flask import Flask
+from flask.sessions import SessionInterface
 
 from . import config as settings
 from . import logs
@@ -33,6 +34,9 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
+    # No cookie sessions: after a launch the page carries its launch token (lti/launch_token.py), and
+    # inside an LMS frame a session cookie would be third-party anyway. Nothing reads one per request.
+    app.session_interface = NoSessions()
     db.init_app(app)
     cache.init_app(app, config=app.config["CACHE_CONFIG"])
     from .i18n import select_locale
@@ -70,6 +74,16 @@ def register_cli(app: Flask) -> None:
     from . import cli
 
     cli.init_app(app)
+
+
+class NoSessions(SessionInterface):
+    """Flask's null session on every request: using it is an error, and no cookie is read or set."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response) -> None:
+        return None
 
 
 def create_cli_app() -> Flask:

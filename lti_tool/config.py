@@ -12,7 +12,9 @@ DEFAULTS: dict[str, Any] = {
     "PORT": 5000,
     "TOOL_BASE_URL": None,  # derived from PORT when unset
     "DATABASE_URL": None,  # SQLite file in instance/ when unset
-    "REDIS_URL": None,  # in-process cache when unset
+    "REDIS_URL": None,  # in-process cache when unset (with WORKERS > 1, a cache on disk shared by them)
+    "WORKERS": 1,  # gunicorn workers per instance (config/gunicorn.conf.py reads it too)
+    "CACHE_DIR": None,  # the shared disk cache's folder: instance/cache when unset
     "SECRET_KEY": None,  # generated once into instance/ when unset
     "CONTENT_DIR": str(PROJECT_ROOT / "content"),
     "DEV_LMS": False,
@@ -64,7 +66,7 @@ def load(instance_path: str, test_config: Mapping[str, Any] | None) -> dict[str,
     conf["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(conf["DATABASE_URL"])
     if not conf["SECRET_KEY"]:
         conf["SECRET_KEY"] = _instance_secret(instance_path)
-    conf["CACHE_CONFIG"] = _cache_config(conf)
+    conf["CACHE_CONFIG"] = _cache_config(conf, instance_path)
     return {k: v for k, v in conf.items() if v is not None}
 
 
@@ -115,12 +117,21 @@ def _instance_secret(instance_path: str) -> str:
     return _instance_secret(instance_path)
 
 
-def _cache_config(conf: Mapping[str, Any]) -> dict[str, Any]:
+def _cache_config(conf: Mapping[str, Any], instance_path: str) -> dict[str, Any]:
+    """Redis when REDIS_URL is set (many instances). Without it, several workers of one instance
+    share a cache on disk (a login answered by one worker and its launch by another must see the
+    same state); a single worker keeps it in its own memory."""
     if conf.get("REDIS_URL"):
         return {
             "CACHE_TYPE": "RedisCache",
             "CACHE_REDIS_URL": conf["REDIS_URL"],
             "CACHE_KEY_PREFIX": "lti_tool:",
+            "CACHE_DEFAULT_TIMEOUT": 3600,
+        }
+    if conf.get("CACHE_DIR") or int(conf.get("WORKERS") or 1) > 1:
+        return {
+            "CACHE_TYPE": "lti_tool.disk_cache.DiskCache",
+            "CACHE_DIR": conf.get("CACHE_DIR") or os.path.join(instance_path, "cache"),
             "CACHE_DEFAULT_TIMEOUT": 3600,
         }
     # SimpleCache silently drops entries beyond its threshold (500 by default),

@@ -109,10 +109,9 @@ _KNOWN = (
 
 def _unchanged_launch(changes: _Changes, platform_id: int, deployment_pk: int) -> LaunchIdentity | None:
     """The identity of a relaunch whose claims match every stored row; None when something must be written."""
-    row = db.session.execute(_KNOWN, {"deployment_pk": deployment_pk, "link_id": changes.link_id,
-                                      "platform_id": platform_id, "sub": changes.sub,
-                                      "context_id": changes.context_id}).first()
-    db.session.rollback()  # only a read: the upsert, when needed, runs in its own transaction
+    row = db.session.connection().execute(_KNOWN, {"deployment_pk": deployment_pk, "link_id": changes.link_id,
+                                                   "platform_id": platform_id, "sub": changes.sub,
+                                                   "context_id": changes.context_id}).first()
     if row is None:
         return None
     stored = row._mapping
@@ -183,19 +182,54 @@ def _get_or_add(model: type[M], defaults: dict[str, Any] | None = None, **keys: 
     return row
 
 
+# The rows a launch token names, each scoped to the token's platform, deployment and course, in one query.
+_COURSE_ROWS = (
+    select(Person, Course).select_from(Course).join(Person, Person.id == bindparam("person_id"))
+    .where(Person.platform_id == bindparam("platform_id"), Course.id == bindparam("course_id"),
+           Course.deployment_pk == bindparam("deployment_pk"))
+)
+_IDENTITY_ROWS = (
+    select(Person, Course, Activity).select_from(Activity)
+    .join(Course, Course.id == Activity.course_id).join(Person, Person.id == bindparam("person_id"))
+    .where(Activity.id == bindparam("activity_id"), Course.id == bindparam("course_id"),
+           Course.deployment_pk == bindparam("deployment_pk"), Person.platform_id == bindparam("platform_id"))
+)
+_ACTIVITY_PAGE = (
+    select(Activity.id, Activity.page)
+    .join(Course, Course.id == Activity.course_id)
+    .join(Person, Person.id == bindparam("person_id"))
+    .where(Activity.id == bindparam("activity_id"), Course.id == bindparam("course_id"),
+           Course.deployment_pk == bindparam("deployment_pk"), Person.platform_id == bindparam("platform_id"))
+)
+
+
+def _scope(identity: LaunchIdentity) -> dict[str, Any]:
+    return {"person_id": identity.person_id, "platform_id": identity.platform_id, "course_id": identity.course_id,
+            "deployment_pk": identity.deployment_pk, "activity_id": identity.activity_id}
+
+
 def load_identity_rows(identity: LaunchIdentity) -> dict[str, Any]:
-    """The rows a resource link launch token names, each checked to belong to the same platform and course."""
-    rows = load_course_rows(identity)
-    activity = db.session.get(Activity, identity.activity_id) if identity.activity_id is not None else None
-    if activity is None or activity.course_id != rows["course"].id:
+    """The person, course and activity a resource link launch token names, checked to belong together."""
+    found = db.session.execute(_IDENTITY_ROWS, _scope(identity)).first() if identity.activity_id is not None else None
+    if found is None:
         raise LookupError("the launch refers to rows that no longer exist")
-    return {**rows, "activity": activity}
+    return {"person": found[0], "course": found[1], "activity": found[2]}
 
 
 def load_course_rows(identity: LaunchIdentity) -> dict[str, Any]:
     """The person and course a launch token names (a deep linking launch has no activity)."""
-    person = db.session.get(Person, identity.person_id)
-    course = db.session.get(Course, identity.course_id)
-    if not (person and course) or person.platform_id != identity.platform_id or course.deployment_pk != identity.deployment_pk:
+    found = db.session.execute(_COURSE_ROWS, _scope(identity)).first()
+    if found is None:
         raise LookupError("the launch refers to rows that no longer exist")
-    return {"person": person, "course": course}
+    return {"person": found[0], "course": found[1]}
+
+
+def load_activity_page(identity: LaunchIdentity) -> dict[str, Any]:
+    """Only the activity's id and page, under the same checks as load_identity_rows: all an autosave needs
+    (one plain row, no ORM objects)."""
+    found = None
+    if identity.activity_id is not None:
+        found = db.session.connection().execute(_ACTIVITY_PAGE, _scope(identity)).first()
+    if found is None:
+        raise LookupError("the launch refers to rows that no longer exist")
+    return {"activity": found}

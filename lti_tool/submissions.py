@@ -7,24 +7,23 @@ so the learner can choose which version to keep (choosing theirs keeps the other
 
 The common case, an autosave over the version the page holds, takes three statements
 (_save_over); everything else (first save, conflict, submit, keep-mine) takes the full path.
-On SQLite, whose database has one writer at a time, the saves of one process queue on a lock
-instead of sleeping in SQLite's busy handler (see _one_writer).
+On SQLite, whose database has one writer at a time, saves queue on a lock shared by the
+processes of the machine instead of sleeping in SQLite's busy handler (see _one_writer).
 """
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Optional, Union
+from typing import Any, Optional, Union
 
 from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import grade_outbox
+from . import file_lock, grade_outbox
 from .extensions import db
 from .lti.launch_token import LaunchIdentity
 from .models import Entry, Revision, Submission, utcnow
@@ -168,22 +167,13 @@ def _save_over(identity: LaunchIdentity, data: dict[str, Any], base_version: int
     return SaveResult(ok=True, submission=saved, data=data)
 
 
-_writer_lock = threading.Lock()
-
-
 def _one_writer():
-    """SQLite has one writer at a time, and a connection that finds the database locked sleeps in
-    SQLite's busy handler in growing steps (up to 100 ms) however soon the lock is free: under
-    concurrent autosaves that made the slowest saves of one process wait a second. Saves of one
-    process queue here instead and each starts as soon as the previous one has committed. PostgreSQL
-    locks rows, not the database: saves of different learners go on side by side."""
-    return _sqlite_writer() if db.engine.dialect.name == "sqlite" else nullcontext()
-
-
-@contextmanager
-def _sqlite_writer() -> Iterator[None]:
-    with _writer_lock:
-        yield
+    """SQLite has one writer at a time: saves take the database's lock file first (file_lock), so
+    concurrent autosaves queue without sleeping in SQLite's busy handler, which had made the slowest
+    saves wait a second. PostgreSQL locks rows, not the database: saves of different learners go on
+    side by side."""
+    path = db.engine.url.database if db.engine.dialect.name == "sqlite" else None
+    return file_lock.held(path + ".writer-lock") if path and path != ":memory:" else nullcontext()
 
 
 def _queue_grade(submission: Submission, spec, submit: bool, started: bool):

@@ -195,3 +195,44 @@ def unverified_claims(token: str) -> dict:
     from tests.lms import unverified
 
     return unverified(token)[1]
+
+
+def _signed_ago(token: str, secret: str, seconds: int) -> str:
+    """The same launch identity in a token signed `seconds` ago."""
+    from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+
+    from lti_tool.lti import launch_token
+
+    identity = launch_token.read(token, secret, 3600)
+
+    class Earlier(TimestampSigner):
+        def get_timestamp(self):
+            return super().get_timestamp() - seconds
+
+    return URLSafeTimedSerializer(secret, salt=launch_token.SALT, signer=Earlier).dumps(vars(identity))
+
+
+def test_a_page_keeps_its_token_for_a_while_then_gets_a_newer_one(tool, browser):
+    """Sliding expiry without a new token on every request: a token younger than REISSUE_AFTER comes back
+    as it is; an older one is replaced by a new one for the same launch."""
+    from lti_tool.lti import launch_token
+    from lti_tool.views.access import REISSUE_AFTER
+
+    page = browser.launch("u-load-9001")  # a learner no other test uses: nothing saved yet
+    token, csrf, secret = token_of(page), csrf_of(page), tool.env["SECRET_KEY"]
+    body = {"rows": [], "answers": {}, "base_version": None, "action": "save"}
+    url = tool.base_url + "/api/worksheet"
+    a_minute_old = _signed_ago(token, secret, 60)
+    young = requests.post(url, json=body, headers={"X-Launch-Token": a_minute_old, "X-CSRF-Token": csrf}, timeout=10)
+    assert young.status_code == 200 and young.json()["launch_token"] == a_minute_old
+    old = _signed_ago(token, secret, REISSUE_AFTER + 60)
+    aged = requests.post(url, json={**body, "base_version": young.json()["version"]},
+                         headers={"X-Launch-Token": old, "X-CSRF-Token": csrf}, timeout=10)
+    assert aged.status_code == 200
+    newer = aged.json()["launch_token"]
+    identity, age = launch_token.read_with_age(newer, secret, 3600)
+    assert newer != old and age < 5, "the old token was replaced by one signed now"
+    assert identity == launch_token.read(token, secret, 3600), "for the same launch"
+    refreshed = requests.post(tool.base_url + "/api/launch/refresh", headers={"X-Launch-Token": old, "X-CSRF-Token": csrf},
+                              timeout=10)
+    assert refreshed.status_code == 200 and launch_token.read_with_age(refreshed.json()["launch_token"], secret, 3600)[1] < 5

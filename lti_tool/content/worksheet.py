@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Optional
 
-from flask_babel import gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 
 KINDS = ("text", "textarea", "choice")
 MAX_ROWS_CAP = 200
@@ -68,17 +69,17 @@ class WorksheetSpec:
 
     def checklist(self, rows: list[dict], answers: dict) -> list[tuple[str, str, bool]]:
         """The completion rule as (item_id, label, done) items: "rows", then "question-<id>" per required question."""
-        rule = self.completion
-        good = sum(1 for row in rows if all(_filled(row.get(c)) for c in rule.row_requires))
-        items = [("rows", self._rows_label(), good >= rule.min_rows)]
-        labels = {q.id: q.label for q in self.questions}
-        for qid in rule.questions:
-            items.append((f"question-{qid}", gettext("Answer: %(question)s", question=labels[qid]), _filled(answers.get(qid))))
-        return items
+        done = self._done(rows, answers)
+        return [(item, label, done[item]) for item, label in _checklist_labels(self, str(get_locale()))]
 
     def is_complete(self, rows: list[dict], answers: dict) -> bool:
         """True when every checklist item is done."""
-        return all(done for _, _, done in self.checklist(rows, answers))
+        return all(self._done(rows, answers).values())
+
+    def _done(self, rows: list[dict], answers: dict) -> dict[str, bool]:
+        rule = self.completion
+        good = sum(1 for row in rows if all(_filled(row.get(c)) for c in rule.row_requires))
+        return {"rows": good >= rule.min_rows, **{f"question-{qid}": _filled(answers.get(qid)) for qid in rule.questions}}
 
     def _rows_label(self) -> str:
         labels = {c.id: c.label for c in self.table.columns}
@@ -87,6 +88,15 @@ class WorksheetSpec:
         if not fields:
             return ngettext("At least %(num)d row", "At least %(num)d rows", n)
         return ngettext("At least %(num)d row with: %(fields)s", "At least %(num)d rows with: %(fields)s", n, fields=fields)
+
+
+@lru_cache(maxsize=256)
+def _checklist_labels(spec: WorksheetSpec, locale: str) -> tuple[tuple[str, str], ...]:
+    """The checklist's items and labels, translated once per worksheet and language (the request's, `locale`):
+    every autosave answers with them."""
+    labels = {q.id: q.label for q in spec.questions}
+    return (("rows", spec._rows_label()),) + tuple(
+        (f"question-{qid}", gettext("Answer: %(question)s", question=labels[qid])) for qid in spec.completion.questions)
 
 
 def _filled(value: Any) -> bool:

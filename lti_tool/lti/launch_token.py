@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Optional
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -48,21 +50,27 @@ class TokenInvalid(Exception):
     pass
 
 
+@lru_cache(maxsize=8)
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=SALT)
 
 
 def issue(identity: LaunchIdentity, secret_key: str) -> str:
-    return _serializer(secret_key).dumps(asdict(identity))
+    return _serializer(secret_key).dumps(dict(vars(identity)))
 
 
 def read(token: Optional[str], secret_key: str, max_age: int) -> LaunchIdentity:
     """The identity in a token; TokenExpired or TokenInvalid otherwise."""
+    return read_with_age(token, secret_key, max_age)[0]
+
+
+def read_with_age(token: Optional[str], secret_key: str, max_age: int) -> tuple[LaunchIdentity, float]:
+    """The identity in a token and the token's age in seconds; TokenExpired or TokenInvalid otherwise."""
     if not token:
         raise TokenInvalid("no launch token")
     try:
-        data = _serializer(secret_key).loads(token, max_age=max_age)
-        return LaunchIdentity(**data)
+        data, signed_at = _serializer(secret_key).loads(token, max_age=max_age, return_timestamp=True)
+        return LaunchIdentity(**data), time.time() - signed_at.timestamp()
     except SignatureExpired as exc:
         raise TokenExpired(str(exc)) from exc
     except (BadSignature, TypeError, ValueError) as exc:

@@ -46,13 +46,15 @@ def consume_state(state: str) -> None:
     cache.delete(state_key(state))
 
 
-def mark_used(kind: str, value: str, ttl: int) -> bool:
-    """Record a one-time value (a nonce, an id_token hash); False when it was used before."""
-    return bool(cache.add(f"lti1p3-used-{kind}-{value}", 1, timeout=ttl))
+def mark_used(kind: str, value: str, ttl: int, by: str = "1") -> bool:
+    """Record a one-time value (a nonce, a login continued), and what used it; False when it was used before.
+    Atomic in every cache the tool uses (cache.add), so two processes can't both spend it."""
+    return bool(cache.add(f"lti1p3-used-{kind}-{value}", by, timeout=ttl))
 
 
-def was_used(kind: str, value: str) -> bool:
-    return cache.get(f"lti1p3-used-{kind}-{value}") is not None
+def used_by(kind: str, value: str) -> Optional[str]:
+    """What used this one-time value (mark_used's `by`); None while it is unused."""
+    return cache.get(f"lti1p3-used-{kind}-{value}")
 
 
 def jwks_get(url: str) -> Optional[dict]:

@@ -12,6 +12,7 @@ from ..lti import launch_token
 
 HEADER = "X-Launch-Token"
 CSRF_HEADER = "X-CSRF-Token"
+REISSUE_AFTER = 300  # seconds
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Writes that carry their own proof: the LMS's signed form posts (the launch, and its platform storage check,
 # which also requires the tool's own Origin and the values kept at login) and the practice LMS.
@@ -51,13 +52,14 @@ def _identity_or_abort() -> launch_token.LaunchIdentity:
     if "launch" in g and g.get("launch_read_from") == token:
         return g.launch
     try:
-        identity = launch_token.read(token, config["SECRET_KEY"], config["LAUNCH_TOKEN_MAX_AGE"])
+        identity, age = launch_token.read_with_age(token, config["SECRET_KEY"], config["LAUNCH_TOKEN_MAX_AGE"])
     except launch_token.TokenExpired:
         abort(401, description=_("Your session in this activity has expired. Open the activity again from your course."))
     except launch_token.TokenInvalid:
         abort(401, description=_("This page must be opened from your course in the LMS."))
     g.launch, g.launch_read_from = identity, token
-    g.launch_token = launch_token.issue(identity, config["SECRET_KEY"])
+    # Sliding expiry: a page that keeps working gets a newer token, at most every REISSUE_AFTER seconds.
+    g.launch_token = token if age < REISSUE_AFTER else launch_token.issue(identity, config["SECRET_KEY"])
     g.csrf_token = launch_token.csrf_token(identity, config["SECRET_KEY"])
     return identity
 

@@ -71,12 +71,15 @@ def content_security_policy() -> str:
 
 
 def apply(response):
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if request.blueprint and request.blueprint.startswith("devlms"):
-        return response  # the practice LMS is another site that happens to share the process
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", content_security_policy())
-    if request.is_secure:
-        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}  # one pass: Headers.setdefault scans each time
+    wanted = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin")]
+    if not (request.blueprint and request.blueprint.startswith("devlms")):  # the practice LMS is another site
+        if response.mimetype == "text/html":
+            wanted.append(("Content-Security-Policy", None))
+        if request.is_secure:
+            wanted.append(("Strict-Transport-Security", "max-age=31536000"))
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value if value is not None else content_security_policy())
     return response

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from .. import pages, submissions
+from .. import launches, pages, submissions
 from ..lti import launch_token
 from ..worksheets import build_form, flat_errors, form_values, json_to_formdata, quick_values
 from .access import launch_required
@@ -58,7 +58,7 @@ def post_form():
 
 
 @bp.post("/api/worksheet")
-@launch_required()
+@launch_required(rows=launches.load_activity_page)
 def autosave():
     """Autosave and submit from the page's script: JSON in, JSON out (409 on a conflict)."""
     page = pages.worksheet_page(g.rows["activity"])
@@ -100,7 +100,8 @@ def print_view():
 @launch_required()
 def refresh_token():
     """A fresh launch token for pages left open a long time (sliding expiry)."""
-    return jsonify(launch_token=g.launch_token, csrf_token=g.csrf_token, role=g.launch.role)
+    fresh = launch_token.issue(g.launch, _secret())
+    return jsonify(launch_token=fresh, csrf_token=g.csrf_token, role=g.launch.role)
 
 
 def _render(page, form, submission, **extra):

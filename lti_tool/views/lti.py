@@ -146,8 +146,8 @@ def _accept(message: ToolMessageLaunch):
     else:
         identity = launches.record_launch(message.claims, *message.platform_keys(), role)
         endpoint = "instructor.home" if role == "instructor" else "learner.home"
-    log.info("launch state via %s", message.state_via)
-    log.info("launch accepted: iss=%s client_id=%s role=%s person=%s", iss, client_id, role, identity.person_id)
+    log.info("launch accepted: iss=%s client_id=%s role=%s person=%s; launch state via %s", iss, client_id, role,
+             identity.person_id, message.state_via)
     token = launch_token.issue(identity, config["SECRET_KEY"])
     response = redirect(url_for(endpoint, lt=token), code=303)
     # pylti1p3 leaves one state cookie per launch; expire this one now that it is spent.

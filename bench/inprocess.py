@@ -1,7 +1,8 @@
 """In-process cost of the hot requests, without the network or gunicorn: the tool's WSGI app (and the
 baseline's) called directly, N times each, timed and optionally profiled with pyinstrument.
 
-    .venv/bin/python bench/profile.py [--n 2000] [--only livez,save,launch,baseline] [--profile] [--database-url ...]
+    .venv/bin/python bench/inprocess.py [--n 2000] [--only livez,save,launch,baseline] [--profile [cprofile]]
+        [--database-url ...] [--redis-url ...]
 
 Measures CPU microseconds per request (process time, one thread) for: GET /livez, an autosave of the
 10-row worksheet of bench/save.py, a login + launch pair (relaunch of a known learner, as bench/launch.py
@@ -84,7 +85,13 @@ def measure(name: str, n: int, step, profile: bool) -> float:
     for _ in range(50):
         step()
     profiler = None
-    if profile:
+    if profile == "cprofile":
+        import cProfile
+        import pstats
+
+        profiler = cProfile.Profile()
+        profiler.enable()
+    elif profile:
         from pyinstrument import Profiler
 
         profiler = Profiler(interval=0.0002)
@@ -93,7 +100,10 @@ def measure(name: str, n: int, step, profile: bool) -> float:
     for _ in range(n):
         step()
     cpu = (time.process_time() - start) / n * 1e6
-    if profiler:
+    if profile == "cprofile":
+        profiler.disable()
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(45)
+    elif profiler:
         profiler.stop()
         print(profiler.output_text(unicode=False, color=False, show_all=False)[:15000])
     print(f"{name:>10}: {cpu:8.0f} us CPU per request (in process, {n} requests)", flush=True)
@@ -104,7 +114,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000)
     parser.add_argument("--only", default="livez,save,launch,baseline")
-    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--profile", nargs="?", const="pyinstrument", default="",
+                        help="print a profile of each: pyinstrument's tree (default) or cprofile's top functions")
     add_service_args(parser)
     args = parser.parse_args()
     only = set(args.only.split(","))
