@@ -23,7 +23,7 @@ from flask import current_app
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import file_lock, grade_outbox
+from . import file_lock, grade_outbox, prepared
 from .extensions import db
 from .lti.launch_token import LaunchIdentity
 from .models import Entry, Revision, Submission, utcnow
@@ -85,9 +85,11 @@ def save(identity: LaunchIdentity, spec, data: dict[str, Any], base_version: Opt
 
     `force` is the learner choosing their version after a conflict: the stored one is kept
     as a revision and theirs becomes current."""
+    fast = not submit and not force and base_version is not None
+    entries = _entry_rows(data["rows"]) if fast else []
     with _one_writer():
-        if not submit and not force and base_version is not None:
-            saved = _save_over(identity, data, base_version)
+        if fast:
+            saved = _save_over(identity, data, entries, base_version)
             if saved is not None:
                 return saved
         return _save(identity, spec, data, base_version, submit=submit, force=force)
@@ -128,42 +130,52 @@ def _save(identity: LaunchIdentity, spec, data: dict[str, Any], base_version: Op
 
 _SUBMISSION, _ENTRY = Submission.__table__, Entry.__table__
 # Built once: an autosave runs these three and nothing else (see _save_over).
-_CLAIM_AND_WRITE = (
+_CLAIM_AND_WRITE = prepared.Prepared(
     update(_SUBMISSION)
     .where(_SUBMISSION.c.activity_id == bindparam("launch_activity_id"), _SUBMISSION.c.person_id == bindparam("launch_person_id"),
            _SUBMISSION.c.version == bindparam("base_version"))
     .values(version=bindparam("next_version", type_=_SUBMISSION.c.version.type),
             answers=bindparam("new_answers", type_=_SUBMISSION.c.answers.type),
             updated_at=bindparam("now", type_=_SUBMISSION.c.updated_at.type))
-    .returning(_SUBMISSION.c.id, _SUBMISSION.c.status, _SUBMISSION.c.submitted_at, _SUBMISSION.c.submitted_version)
+    .returning(_SUBMISSION.c.id, _SUBMISSION.c.status, _SUBMISSION.c.submitted_at, _SUBMISSION.c.submitted_version),
+    returning=(_SUBMISSION.c.id, _SUBMISSION.c.status, _SUBMISSION.c.submitted_at, _SUBMISSION.c.submitted_version),
 )
-_DELETE_ENTRIES = delete(_ENTRY).where(_ENTRY.c.submission_id == bindparam("submission_id"))
-_INSERT_ENTRIES = insert(_ENTRY)
+_DELETE_ENTRIES = prepared.Prepared(delete(_ENTRY).where(_ENTRY.c.submission_id == bindparam("submission_id")))
+_INSERT_ENTRIES = prepared.Prepared(insert(_ENTRY).values(
+    submission_id=bindparam("submission_id", type_=_ENTRY.c.submission_id.type),
+    position=bindparam("position", type_=_ENTRY.c.position.type),
+    values=bindparam("values", type_=_ENTRY.c["values"].type),
+    name_key=bindparam("name_key", type_=_ENTRY.c.name_key.type)))
 
 
-def _save_over(identity: LaunchIdentity, data: dict[str, Any], base_version: int) -> Optional[SaveResult]:
+def _entry_rows(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The entry rows of a worksheet's table, ready to insert (made before the writer's lock is taken)."""
+    return [{"position": position, "values": dict(values), "name_key": name_key(values.get("partnership", ""))}
+            for position, values in enumerate(rows)]
+
+
+def _save_over(identity: LaunchIdentity, data: dict[str, Any], entries: list[dict[str, Any]],
+               base_version: int) -> Optional[SaveResult]:
     """A draft saved over `base_version`, when that is the stored version: what the full path does in
     that case (claim the next version, replace the answers and rows, no revision, no grade), in one
     UPDATE (scoped to the launch's activity and person, and conditional on the version), one DELETE
-    and one INSERT. None, with nothing changed, when the version had moved on or nothing is stored
-    yet: the full path then tells a conflict or creates the worksheet."""
+    and one INSERT, in the session's transaction. None, with nothing changed, when the version had
+    moved on or nothing is stored yet: the full path then tells a conflict or creates the worksheet."""
     now = utcnow()
-    connection = db.session.connection()  # the session's transaction; plain statements, no ORM objects
-    row = connection.execute(_CLAIM_AND_WRITE, {
+    connection = db.session.connection()
+    row = _CLAIM_AND_WRITE.run(connection, {
         "launch_activity_id": identity.activity_id, "launch_person_id": identity.person_id, "base_version": base_version,
-        "next_version": base_version + 1, "new_answers": dict(data["answers"]), "now": now}).first()
+        "next_version": base_version + 1, "new_answers": dict(data["answers"]), "now": now})
     if row is None:
         db.session.rollback()
         return None
-    connection.execute(_DELETE_ENTRIES, {"submission_id": row.id})
-    if data["rows"]:
-        connection.execute(_INSERT_ENTRIES, [
-            {"submission_id": row.id, "position": position, "values": dict(values),
-             "name_key": name_key(values.get("partnership", ""))}
-            for position, values in enumerate(data["rows"])])
+    submission_id, status, submitted_at, submitted_version = row
+    _DELETE_ENTRIES.run(connection, {"submission_id": submission_id})
+    if entries:
+        _INSERT_ENTRIES.run_many(connection, [{**entry, "submission_id": submission_id} for entry in entries])
     db.session.commit()
-    saved = Saved(id=row.id, version=base_version + 1, status=row.status, updated_at=now, submitted_at=row.submitted_at,
-                  submitted_version=row.submitted_version)
+    saved = Saved(id=submission_id, version=base_version + 1, status=status, updated_at=now, submitted_at=submitted_at,
+                  submitted_version=submitted_version)
     return SaveResult(ok=True, submission=saved, data=data)
 
 

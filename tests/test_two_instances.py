@@ -130,3 +130,14 @@ def test_saves_and_grades_across_both_instances_lose_nothing_and_send_nothing_tw
 
         strengths = {s.entries[0].values["strengths"] for s in db.session.scalars(select(Submission)) if s.person.sub in subs}
     assert strengths == {"round 3"}
+
+
+@pytest.mark.services
+def test_the_autosaves_prepared_statements_store_what_the_orm_stores_on_postgresql(pair):
+    from lti_tool import create_app
+    from tests.stored_values import check_saves_store_like_the_orm
+    from tests.worksheet_client import Learner
+
+    a, b = pair
+    app = create_app({k: v for k, v in a.env.items() if k in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "INSTANCE_PATH", "TOOL_BASE_URL")})
+    check_saves_store_like_the_orm(app, Learner.launch(a.base_url, "u-load-9102"), "u-load-9102")

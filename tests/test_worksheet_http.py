@@ -336,3 +336,9 @@ def test_print_view_lists_the_entries(tool, me):
     me.autosave(complete_data(), None)
     page = soup(me.get("/activity/print"))
     assert "Teen Advisory Board" in page.get_text() and "Answer to talk-more" in page.get_text()
+
+
+def test_the_autosaves_prepared_statements_store_what_the_orm_stores(tool):
+    from tests.stored_values import check_saves_store_like_the_orm
+
+    check_saves_store_like_the_orm(tool.app, Learner.launch(tool.base_url, "u-load-9101"), "u-load-9101")

@@ -202,6 +202,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         self._platform_values = platform_values
         self._deployment_row = None
         self._nonce_used_by: str | None = None
+        self._saved_state: dict[str, Any] | None = None
         self.state_via: str | None = None
 
     # -- the order of checks: cheap and trust-free first, the nonce is spent last --
@@ -253,10 +254,12 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         """A nonce is marked used with the hash of the id_token that spent it (save_launch_data): the same
         token again is a replay, refused before anything else is looked at."""
         nonce = self._jwt["body"].get("nonce")
-        if isinstance(nonce, str) and nonce:
-            self._nonce_used_by = launch_state.used_by("nonce", nonce)
-            if self._nonce_used_by == self._get_id_token_hash():
-                raise LaunchError("replayed", "this id_token was already accepted")
+        nonce = nonce if isinstance(nonce, str) and nonce else None
+        state = self._get_request_param("state") or None
+        # The nonce's mark and the login's record in one cache round trip (validate_state uses the record).
+        self._nonce_used_by, self._saved_state = launch_state.lookup(nonce, state)
+        if nonce is not None and self._nonce_used_by == self._get_id_token_hash():
+            raise LaunchError("replayed", "this id_token was already accepted")
 
     def _get_id_token_hash(self) -> str:
         if not self._id_token_hash:
@@ -270,7 +273,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         state = self._get_request_param("state")
         if not state:
             raise LaunchError("missing_state", "the launch request has no state")
-        saved = launch_state.load_state(state)
+        saved = self._saved_state if self._saved_state is not None else launch_state.load_state(state)
         cookie = self._cookie_service.get_cookie(state)
         if saved is None:
             raise LaunchError("state_mismatch", "the state is unknown, expired or already used")

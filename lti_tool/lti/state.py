@@ -52,6 +52,13 @@ def mark_used(kind: str, value: str, ttl: int, by: str = "1") -> bool:
     return bool(cache.add(f"lti1p3-used-{kind}-{value}", by, timeout=ttl))
 
 
+def lookup(nonce: Optional[str], state: Optional[str]) -> tuple[Optional[str], Optional[dict[str, Any]]]:
+    """What used this nonce (None while unused) and the login record of this state, read together."""
+    keys = [f"lti1p3-used-nonce-{nonce}" if nonce else None, state_key(state) if state else None]
+    found = dict(zip([k for k in keys if k], cache.get_many(*[k for k in keys if k])))
+    return found.get(keys[0]) if keys[0] else None, found.get(keys[1]) if keys[1] else None
+
+
 def used_by(kind: str, value: str) -> Optional[str]:
     """What used this one-time value (mark_used's `by`); None while it is unused."""
     return cache.get(f"lti1p3-used-{kind}-{value}")
