@@ -42,10 +42,14 @@ test: $(VENV)/.test-deps
 ## make bench: every benchmark (bench/) on SQLite and, where they answer, PostgreSQL + Redis, then the
 ## 300-learner load scenario (about 25 minutes in all); prints a table against the targets and writes
 ## bench/results/*.json. `make bench-quick` runs everything shortly, to check it works.
-bench: $(VENV)/.test-deps
+$(VENV)/.bench-deps: pyproject.toml $(VENV)/.test-deps
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench: $(VENV)/.bench-deps
 	$(BIN)/python bench/all.py $(BENCH_ARGS)
 
-bench-quick: $(VENV)/.test-deps
+bench-quick: $(VENV)/.bench-deps
 	$(BIN)/python bench/all.py --quick $(BENCH_ARGS)
 
 ## make translations: re-extract the UI strings, merge them into every language's .po, compile the .mo files.

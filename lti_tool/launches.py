@@ -1,6 +1,7 @@
 """What a validated launch records: the person, the course, the activity and the role."""
 from __future__ import annotations
 
+from contextlib import nullcontext
 from datetime import timedelta
 from typing import Any, Callable, TypeVar
 
@@ -109,9 +110,10 @@ _KNOWN = (
 
 def _unchanged_launch(changes: _Changes, platform_id: int, deployment_pk: int) -> LaunchIdentity | None:
     """The identity of a relaunch whose claims match every stored row; None when something must be written."""
-    row = db.session.connection().execute(_KNOWN, {"deployment_pk": deployment_pk, "link_id": changes.link_id,
-                                                   "platform_id": platform_id, "sub": changes.sub,
-                                                   "context_id": changes.context_id}).first()
+    with _reader() as connection:
+        row = connection.execute(_KNOWN, {"deployment_pk": deployment_pk, "link_id": changes.link_id,
+                                          "platform_id": platform_id, "sub": changes.sub,
+                                          "context_id": changes.context_id}).first()
     if row is None:
         return None
     stored = row._mapping
@@ -122,6 +124,14 @@ def _unchanged_launch(changes: _Changes, platform_id: int, deployment_pk: int) -
     return LaunchIdentity.new(platform_id=platform_id, deployment_pk=deployment_pk, course_id=row.course_id,
                               activity_id=row.activity_id, person_id=row.person_id, role=changes.membership["role"],
                               locale=row.locale or "en")
+
+
+def _reader():
+    """A connection for one read: outside any transaction on PostgreSQL (one round trip instead of BEGIN,
+    SELECT, ROLLBACK); the session's own on SQLite, whose driver opens no transaction for a read."""
+    if db.engine.dialect.name == "sqlite":
+        return nullcontext(db.session.connection())
+    return db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
 
 def _committed(record: Callable[[], LaunchIdentity]) -> LaunchIdentity:
