@@ -11,6 +11,7 @@ Rules that keep grades from being lost or sent out of order:
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Optional
@@ -18,6 +19,7 @@ from typing import Iterable, Optional
 from sqlalchemy import and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import aliased, joinedload
 
+from . import prepared
 from .extensions import db
 from .models import GradeOutbox as Row
 from .models import Submission, utcnow
@@ -54,29 +56,59 @@ def _supersede_waiting(activity_id: int, person_id: int) -> None:
     )
 
 
-def claim(worker: str, limit: int, lease_seconds: float) -> list[int]:
-    """Claim up to `limit` due rows for `worker`; returns their ids (committed)."""
-    now = utcnow()
-    _requeue_expired(now)
-    _supersede_older()
-    busy = aliased(Row)
+# While the queue is long, a worker sweeps it for rows a newer grade replaced (_supersede_older) at most this
+# often: the sweep reads every queued row, and the claim never takes such a row anyway (see claim). Once a
+# claim finds fewer rows than it may take (the queue is short), the next claim sweeps again.
+SWEEP_SECONDS = 30.0
+_sweep = {"last": 0.0, "queue_short": True}
+
+
+def _claim_statement():
+    """UPDATE … WHERE id IN (the due rows, FOR UPDATE SKIP LOCKED) RETURNING id, built once.
+
+    Due rows are taken in next_attempt_at order, which ix_grade_outbox_due (status, next_attempt_at)
+    gives: PostgreSQL then reads only the rows it claims and stops (0.5 ms on a 10,000-row queue),
+    where ordering by id as well made it read and sort the whole queue first (12 ms)."""
+    busy, newer = aliased(Row), aliased(Row)
     in_flight = exists().where(
         busy.activity_id == Row.activity_id, busy.person_id == Row.person_id, busy.id != Row.id,
         busy.status == Row.SENDING,
     )
-    due = (
-        select(Row.id).where(Row.status == Row.QUEUED, Row.next_attempt_at <= now, ~in_flight)
-        .order_by(Row.next_attempt_at, Row.id).limit(limit).with_for_update(skip_locked=True)
+    replaced = exists().where(
+        newer.activity_id == Row.activity_id, newer.person_id == Row.person_id, newer.id > Row.id,
+        newer.status != Row.SUPERSEDED,
     )
-    result = db.session.execute(
+    due = (
+        select(Row.id).where(Row.status == Row.QUEUED, Row.next_attempt_at <= bindparam("now"), ~in_flight, ~replaced)
+        .order_by(Row.next_attempt_at).limit(bindparam("limit")).with_for_update(skip_locked=True)
+    )
+    return (
         update(Row).where(Row.id.in_(due.scalar_subquery()), Row.status == Row.QUEUED)
-        .values(status=Row.SENDING, claimed_by=worker[:64], lease_until=now + timedelta(seconds=lease_seconds),
+        .values(status=Row.SENDING, claimed_by=bindparam("worker"), lease_until=bindparam("lease_until"),
                 attempts=Row.attempts + 1)
         .returning(Row.id)
         .execution_options(synchronize_session=False)
     )
+
+
+_CLAIM = _claim_statement()
+
+
+def claim(worker: str, limit: int, lease_seconds: float) -> list[int]:
+    """Claim up to `limit` due rows for `worker`; returns their ids (committed).
+
+    A row is claimed only while no other row of the same learner and activity is being sent, and only
+    if no newer grade of theirs is waiting: each claim reads the rows it takes, not the whole queue."""
+    now = utcnow()
+    _requeue_expired(now)
+    if _sweep["queue_short"] or time.monotonic() - _sweep["last"] >= SWEEP_SECONDS:
+        _supersede_older()
+        _sweep["last"] = time.monotonic()
+    result = db.session.execute(_CLAIM, {"now": now, "limit": int(limit), "worker": worker[:64],
+                                         "lease_until": now + timedelta(seconds=lease_seconds)})
     ids = sorted(result.scalars())
     db.session.commit()
+    _sweep["queue_short"] = len(ids) < limit
     return ids
 
 
@@ -118,12 +150,15 @@ def is_superseded(row: Row) -> bool:
 
 
 _table = Row.__table__
-# Built once: settling a sent grade is the worker's most frequent write.
-_SETTLE_SENT = (
+# Built once, run on the driver's cursor: settling sent grades is the worker's most frequent write.
+_SETTLE_SENT = prepared.Prepared(
     update(_table)
-    .where(_table.c.id == bindparam("row_id"), _table.c.status == Row.SENDING, _table.c.claimed_by == bindparam("worker"))
-    .values(status=Row.SENT, lease_until=None, last_error=None, sent_timestamp=bindparam("stamp"),
-            sent_at=bindparam("sent_at"), last_http_status=bindparam("http_status"))
+    .where(_table.c.id == bindparam("row_id", type_=_table.c.id.type), _table.c.status == Row.SENDING,
+           _table.c.claimed_by == bindparam("worker", type_=_table.c.claimed_by.type))
+    .values(status=Row.SENT, lease_until=None, last_error=None,
+            sent_timestamp=bindparam("stamp", type_=_table.c.sent_timestamp.type),
+            sent_at=bindparam("sent_at", type_=_table.c.sent_at.type),
+            last_http_status=bindparam("http_status", type_=_table.c.last_http_status.type))
 )
 
 
@@ -134,7 +169,7 @@ def settle_sent(sent: list[tuple[Row, str, int]]) -> None:
     if not sent:
         return
     now = utcnow()
-    db.session.connection().execute(_SETTLE_SENT, [
+    _SETTLE_SENT.run_many(db.session.connection(), [
         {"row_id": row.id, "worker": row.claimed_by, "stamp": stamp, "sent_at": now, "http_status": status}
         for row, stamp, status in sent])
     db.session.commit()

@@ -28,7 +28,7 @@ class GradeWorker:
         self.app = app
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 100000}"
         config = app.config
-        self.batch = config["GRADE_BATCH_SIZE"]
+        self.batch = int(config["GRADE_BATCH_SIZE"])
         self.lease = config["GRADE_LEASE_SECONDS"]
         self.poll = config["GRADE_POLL_SECONDS"]
         self.base, self.cap = config["GRADE_RETRY_BASE_SECONDS"], config["GRADE_RETRY_MAX_SECONDS"]

@@ -28,20 +28,24 @@ class Prepared:
             compiled = self.statement.compile(dialect=dialect)
             names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
             bind = {name: compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names}
+            # Values written into the statement itself (status=SENT): bound like the caller's, as SQLAlchemy does.
+            fixed = {name: compiled.binds[name].effective_value for name in names if not compiled.binds[name].required}
             result = [column.type.dialect_impl(dialect).result_processor(dialect, None) for column in self.returning]
-            found = self._compiled[id(dialect)] = (compiled.string, compiled.positional, names, bind, result)
+            found = self._compiled[id(dialect)] = (compiled.string, compiled.positional, names, bind, fixed, result)
         return found
 
-    def _params(self, names: list[str], bind: dict, positional: bool, values: dict[str, Any]):
-        converted = {n: (bind[n](values[n]) if bind[n] else values[n]) for n in names}
+    @staticmethod
+    def _params(names: list[str], bind: dict, fixed: dict, positional: bool, values: dict[str, Any]):
+        merged = {**fixed, **values}
+        converted = {n: (bind[n](merged[n]) if bind[n] else merged[n]) for n in names}
         return tuple(converted[n] for n in names) if positional else converted
 
     def run(self, connection: Connection, values: dict[str, Any]) -> Optional[tuple]:
         """Execute once; the first row of RETURNING (processed), or None."""
-        sql, positional, names, bind, result = self._for(connection)
+        sql, positional, names, bind, fixed, result = self._for(connection)
         cursor = connection.connection.dbapi_connection.cursor()
         try:
-            cursor.execute(sql, self._params(names, bind, positional, values))
+            cursor.execute(sql, self._params(names, bind, fixed, positional, values))
             if not self.returning:
                 return None
             row = cursor.fetchone()
@@ -50,9 +54,9 @@ class Prepared:
         return None if row is None else tuple(p(v) if p else v for p, v in zip(result, row))
 
     def run_many(self, connection: Connection, rows: list[dict[str, Any]]) -> None:
-        sql, positional, names, bind, _ = self._for(connection)
+        sql, positional, names, bind, fixed, _ = self._for(connection)
         cursor = connection.connection.dbapi_connection.cursor()
         try:
-            cursor.executemany(sql, [self._params(names, bind, positional, values) for values in rows])
+            cursor.executemany(sql, [self._params(names, bind, fixed, positional, values) for values in rows])
         finally:
             cursor.close()

@@ -214,3 +214,35 @@ def test_a_worker_killed_mid_run_loses_no_grade_and_resends_at_most_one_batch(po
     twice = [sub for sub, stamps in posts.items() if len(stamps) > 1]
     assert len(twice) <= batch, f"{len(twice)} grades sent twice; only the dead worker's batch may be"
     assert all(len(stamps) <= 2 and stamps == sorted(stamps) for stamps in posts.values())
+
+
+@pytest.mark.services
+def test_a_claim_takes_only_the_newest_waiting_grade_of_a_learner(postgres_tool):
+    """An older grade queued again beside a newer one (a retry that came back late) is never sent: the claim
+    skips it, and the queue's sweep marks it superseded."""
+    server, env, tmp = postgres_tool
+    from sqlalchemy import insert, select
+
+    from lti_tool import create_app, grade_outbox
+    from lti_tool.extensions import db
+    from lti_tool.models import Activity, GradeOutbox, Person, utcnow
+
+    app = create_app({**env, "DEV_LMS": True})
+    Learner.launch(server.base_url, "u-load-2000")
+    with app.app_context():
+        activity_id = db.session.scalars(select(Activity.id).where(Activity.resource_link_id == "rl-relationships")).one()
+        person_id = db.session.scalars(select(Person.id).where(Person.sub == "u-load-2000")).one()
+        now = utcnow()
+        row = {"activity_id": activity_id, "person_id": person_id, "score_given": 1.0, "score_maximum": 1.0,
+               "activity_progress": "Completed", "grading_progress": "FullyGraded", "status": "queued", "attempts": 1,
+               "next_attempt_at": now, "created_at": now}
+        older, newer = (db.session.execute(insert(GradeOutbox).returning(GradeOutbox.id), [row]).scalar_one() for _ in "ab")
+        db.session.commit()
+        claimed = grade_outbox.claim("test-claimer", 50, 60)
+        assert older not in claimed and newer in claimed
+        grade_outbox._sweep["queue_short"] = True  # the next claim sweeps
+        grade_outbox.claim("test-claimer", 50, 60)
+        statuses = dict(db.session.execute(select(GradeOutbox.id, GradeOutbox.status)
+                                           .where(GradeOutbox.id.in_([older, newer]))).all())
+        assert statuses == {older: "superseded", newer: "sending"}
+        db.session.remove()
