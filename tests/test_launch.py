@@ -8,6 +8,7 @@ import requests
 from bs4 import BeautifulSoup
 
 from tests.lms import Browser, parse_form, submit
+from tests.worksheet_client import forget
 
 
 def token_of(response) -> str:
@@ -218,7 +219,8 @@ def test_a_page_keeps_its_token_for_a_while_then_gets_a_newer_one(tool, browser)
     from lti_tool.lti import launch_token
     from lti_tool.views.access import REISSUE_AFTER
 
-    page = browser.launch("u-load-9001")  # a learner no other test uses: nothing saved yet
+    forget(tool.app, "u-load-9201")
+    page = browser.launch("u-load-9201")  # a learner no other test uses
     token, csrf, secret = token_of(page), csrf_of(page), tool.env["SECRET_KEY"]
     body = {"rows": [], "answers": {}, "base_version": None, "action": "save"}
     url = tool.base_url + "/api/worksheet"
