@@ -12,7 +12,7 @@ keepalive = 5
 max_requests = int(os.environ.get("MAX_REQUESTS", "0"))
 max_requests_jitter = 100
 accesslog = "-"
-# The same access lines as gunicorn writes, for a quarter of the CPU (see lti_tool/access_log.py).
+# The same access lines as gunicorn writes, for less CPU (see lti_tool/access_log.py, bench/floor.py).
 logger_class = "lti_tool.access_log.AccessLogger"
 # %(U)s is the path without the query string: launch tokens travel as ?lt= and must not be logged.
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(D)sus rid=%({x-request-id}o)s'

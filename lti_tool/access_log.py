@@ -1,8 +1,9 @@
 """gunicorn's access log, made cheap: only the fields that access_log_format names are worked out.
 
 gunicorn's Logger.atoms() builds every field it knows, every request and response header and every
-WSGI environ variable, for every request, whatever the format uses: measured here, that was a quarter
-of the CPU a simple request costs. The lines written are the same. Set as logger_class in
+WSGI environ variable, for every request, whatever the format uses. bench/floor.py measures the
+difference: 420 µs of server CPU per request for a bare WSGI app with gunicorn's logger, 384 µs with
+this one (295 µs without an access log). The lines written are the same. Set as logger_class in
 config/gunicorn.conf.py.
 """
 from __future__ import annotations
