@@ -23,6 +23,7 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import Server, add_service_args, free_port, prepare, table, tool_env, write_result  # noqa: E402
+from tests.gradebook import queue_grades  # noqa: E402
 from tests.lms import Browser  # noqa: E402
 
 CLIENT = "practice-moodle"
@@ -31,24 +32,8 @@ SCOPES = ["https://purl.imsglobal.org/spec/lti-ags/scope/score"]
 
 def setup_outbox(app, count: int) -> tuple[str, list[str]]:
     """One launched activity, `count` learners (u-load-N) with a completed grade queued each."""
-    from sqlalchemy import insert, select
-
-    from lti_tool.extensions import db
-    from lti_tool.models import Activity, GradeOutbox, Person, utcnow
-
-    with app.app_context():
-        activity = db.session.scalars(select(Activity).where(Activity.resource_link_id == "rl-relationships")).one()
-        platform_id = db.session.scalars(select(Person.platform_id).where(Person.sub == "u-load-1")).one()
-        subs = [f"u-load-{n}" for n in range(1, count + 1)]
-        db.session.execute(insert(Person), [{"platform_id": platform_id, "sub": s, "name": s} for s in subs[1:]])
-        people = dict(db.session.execute(select(Person.sub, Person.id).where(Person.sub.in_(subs))).all())
-        now = utcnow()
-        db.session.execute(insert(GradeOutbox), [
-            {"activity_id": activity.id, "person_id": people[s], "score_given": 1.0, "score_maximum": 1.0,
-             "activity_progress": "Completed", "grading_progress": "FullyGraded", "status": "queued",
-             "attempts": 0, "next_attempt_at": now, "created_at": now} for s in subs])
-        db.session.commit()
-        return activity.ags_lineitem, subs
+    subs = [f"u-load-{n}" for n in range(1, count + 1)]
+    return queue_grades(app, subs), subs
 
 
 def scores_url(lineitem: str) -> str:

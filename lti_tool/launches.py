@@ -192,25 +192,25 @@ def _get_or_add(model: type[M], defaults: dict[str, Any] | None = None, **keys: 
     return row
 
 
+def _scoped_to_launch(*columns):
+    """SELECT columns of the activity a launch token names, joined to its course and person, each checked
+    against the token's platform, deployment and course (bind parameters: _scope)."""
+    return (
+        select(*columns).select_from(Activity)
+        .join(Course, Course.id == Activity.course_id).join(Person, Person.id == bindparam("person_id"))
+        .where(Activity.id == bindparam("activity_id"), Course.id == bindparam("course_id"),
+               Course.deployment_pk == bindparam("deployment_pk"), Person.platform_id == bindparam("platform_id"))
+    )
+
+
 # The rows a launch token names, each scoped to the token's platform, deployment and course, in one query.
 _COURSE_ROWS = (
     select(Person, Course).select_from(Course).join(Person, Person.id == bindparam("person_id"))
     .where(Person.platform_id == bindparam("platform_id"), Course.id == bindparam("course_id"),
            Course.deployment_pk == bindparam("deployment_pk"))
 )
-_IDENTITY_ROWS = (
-    select(Person, Course, Activity).select_from(Activity)
-    .join(Course, Course.id == Activity.course_id).join(Person, Person.id == bindparam("person_id"))
-    .where(Activity.id == bindparam("activity_id"), Course.id == bindparam("course_id"),
-           Course.deployment_pk == bindparam("deployment_pk"), Person.platform_id == bindparam("platform_id"))
-)
-_ACTIVITY_PAGE = (
-    select(Activity.id, Activity.page)
-    .join(Course, Course.id == Activity.course_id)
-    .join(Person, Person.id == bindparam("person_id"))
-    .where(Activity.id == bindparam("activity_id"), Course.id == bindparam("course_id"),
-           Course.deployment_pk == bindparam("deployment_pk"), Person.platform_id == bindparam("platform_id"))
-)
+_IDENTITY_ROWS = _scoped_to_launch(Person, Course, Activity)
+_ACTIVITY_PAGE = _scoped_to_launch(Activity.id, Activity.page)
 
 
 def _scope(identity: LaunchIdentity) -> dict[str, Any]:

@@ -8,6 +8,7 @@ import pytest
 
 from lti_tool import create_app
 from tests.lms import Browser
+from tests.logwatch import LogWatch
 from tests.servers import ToolServer, free_port
 
 
@@ -62,6 +63,12 @@ def tool(tmp_path_factory) -> Tool:
     server = ToolServer(env, port=port, log_path=log_path).start()
     yield Tool(server, env, log_path)
     server.stop()
+
+
+@pytest.fixture()
+def watch(tool) -> LogWatch:
+    """The tool's log from now on (what this test made it write)."""
+    return LogWatch(tool)
 
 
 @pytest.fixture()

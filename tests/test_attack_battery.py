@@ -24,7 +24,6 @@ import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import jwt
 import pytest
@@ -34,6 +33,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
+from tests.logwatch import LogWatch
 from tests.lms import Browser, b64, parse_form, resign, submit, unverified
 from tests.worksheet_client import QUESTIONS, Learner, row, stored
 
@@ -49,34 +49,6 @@ TIMEOUT = 30
 
 # --- helpers -------------------------------------------------------------------------------------
 
-class LogWatch:
-    """The part of the tool's log written after this watch was made."""
-
-    def __init__(self, tool):
-        self.path: Path = tool.log_path
-        self.offset = self.path.stat().st_size
-
-    def text(self) -> str:
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            return f.read().decode("utf-8", "replace")
-
-    def wait_for(self, needle: str, timeout: float = 3) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if needle in self.text():
-                return True
-            time.sleep(0.05)
-        return False
-
-    def refused(self, code: str = "") -> bool:
-        """True once the tool logged `launch refused: <code>` (any code when code is empty)."""
-        return self.wait_for(f"launch refused: {code}")
-
-
-@pytest.fixture()
-def watch(tool) -> LogWatch:
-    return LogWatch(tool)
 
 
 def refused(response: requests.Response, watch: LogWatch, code: str, status: int = 400, detail: str = "") -> None:

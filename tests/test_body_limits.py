@@ -5,7 +5,6 @@ MAX_CONTENT_LENGTH (lti_tool/config.py) is the limit: a body of exactly that man
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -32,22 +31,6 @@ def test_large_bodies_get_413(tool, path, size):
 
 # --- helpers ---------------------------------------------------------------------------------------
 
-class LogWatch:
-    """The part of the tool's log written after this watch was made."""
-
-    def __init__(self, tool):
-        self.path: Path = tool.log_path
-        self.offset = self.path.stat().st_size
-
-    def text(self) -> str:
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            return f.read().decode("utf-8", "replace")
-
-
-@pytest.fixture()
-def watch(tool) -> LogWatch:
-    return LogWatch(tool)
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import prepare_database
-from tests.gradebook import PracticeLMS, outbox, wait_for
+from tests.gradebook import PracticeLMS, outbox, queue_grades, wait_for
 from tests.servers import ROOT, ToolServer, free_port
 from tests.services import require_redis, throwaway_postgres
 from tests.worksheet_client import Learner, complete_data, forget
@@ -131,27 +131,6 @@ def test_two_workers_on_postgresql_never_send_a_grade_twice(postgres_tool):
     check_every_final_grade_arrived(app, lms, subs, submits)
     sent_by = Counter(r.claimed_by for sub in subs for r in outbox(app, sub) if r.status == "sent")
     assert set(sent_by) == {"worker-a", "worker-b"}, f"both workers took part: {sent_by}"
-
-
-def queue_grades(app, subs: list[str]) -> None:
-    """A completed grade queued for each of `subs` in the launched activity (rows as a submit adds them)."""
-    from sqlalchemy import insert, select
-
-    from lti_tool.extensions import db
-    from lti_tool.models import Activity, GradeOutbox, Person, utcnow
-
-    with app.app_context():
-        activity = db.session.scalars(select(Activity).where(Activity.resource_link_id == "rl-relationships")).one()
-        platform_id = db.session.scalars(select(Person.platform_id).limit(1)).one()
-        db.session.execute(insert(Person), [{"platform_id": platform_id, "sub": s, "name": s} for s in subs])
-        people = dict(db.session.execute(select(Person.sub, Person.id).where(Person.sub.in_(subs))).all())
-        now = utcnow()
-        db.session.execute(insert(GradeOutbox), [
-            {"activity_id": activity.id, "person_id": people[s], "score_given": 1.0, "score_maximum": 1.0,
-             "activity_progress": "Completed", "grading_progress": "FullyGraded", "status": "queued",
-             "attempts": 0, "next_attempt_at": now, "created_at": now} for s in subs])
-        db.session.commit()
-        db.session.remove()
 
 
 def statuses(app, subs: list[str]) -> dict[str, int]:

@@ -1,16 +1,15 @@
 """Every refused login or launch gets a 4xx page that says what went wrong and what to do, and a log line."""
 from __future__ import annotations
 
-import re
 import secrets
 import time
-from pathlib import Path
 
 import jwt
 import pytest
 from bs4 import BeautifulSoup
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.logwatch import LogWatch
 from tests.lms import Browser, b64, resign, unverified
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -26,35 +25,6 @@ def page_says(response, status: int, *phrases: str) -> None:
         assert phrase in text, f"{phrase!r} not in page: {text[:800]}"
 
 
-# The line launch_error_page (lti_tool/views/lti.py) logs for every refusal.
-REFUSAL = re.compile(r"launch refused: (?P<code>\S+) \((?P<detail>.*)\) path=(?P<path>\S+)$", re.M)
-
-
-class LogWatch:
-    """The part of the tool's log written after this watch was made (the server serves the whole session)."""
-
-    def __init__(self, tool):
-        self.path: Path = tool.log_path
-        self.offset = self.path.stat().st_size
-
-    def text(self) -> str:
-        with self.path.open("rb") as f:
-            f.seek(self.offset)
-            return f.read().decode("utf-8", "replace")
-
-    def refusals(self, timeout: float = 3) -> list[tuple[str, str, str]]:
-        """(code, detail, path) of each refusal logged since the watch was made; waits for the first one."""
-        deadline = time.monotonic() + timeout
-        while True:
-            found = [(m["code"], m["detail"], m["path"]) for m in REFUSAL.finditer(self.text())]
-            if found or time.monotonic() > deadline:
-                return found
-            time.sleep(0.05)
-
-
-@pytest.fixture()
-def watch(tool) -> LogWatch:
-    return LogWatch(tool)
 
 
 def logged(watch: LogWatch, code: str, detail: str, path: str = "/lti/launch") -> None:

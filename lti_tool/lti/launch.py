@@ -273,7 +273,7 @@ class ToolMessageLaunch(FlaskMessageLaunch):
         state = self._get_request_param("state")
         if not state:
             raise LaunchError("missing_state", "the launch request has no state")
-        saved = self._saved_state if self._saved_state is not None else launch_state.load_state(state)
+        saved = self._saved_state  # read with the nonce's mark by check_not_replayed, which validate() runs first
         cookie = self._cookie_service.get_cookie(state)
         if saved is None:
             raise LaunchError("state_mismatch", "the state is unknown, expired or already used")

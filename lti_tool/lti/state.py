@@ -46,22 +46,23 @@ def consume_state(state: str) -> None:
     cache.delete(state_key(state))
 
 
+def _used_key(kind: str, value: str) -> str:
+    return f"lti1p3-used-{kind}-{value}"
+
+
 def mark_used(kind: str, value: str, ttl: int, by: str = "1") -> bool:
     """Record a one-time value (a nonce, a login continued), and what used it; False when it was used before.
     Atomic in every cache the tool uses (cache.add), so two processes can't both spend it."""
-    return bool(cache.add(f"lti1p3-used-{kind}-{value}", by, timeout=ttl))
+    return bool(cache.add(_used_key(kind, value), by, timeout=ttl))
 
 
 def lookup(nonce: Optional[str], state: Optional[str]) -> tuple[Optional[str], Optional[dict[str, Any]]]:
-    """What used this nonce (None while unused) and the login record of this state, read together."""
-    keys = [f"lti1p3-used-nonce-{nonce}" if nonce else None, state_key(state) if state else None]
-    found = dict(zip([k for k in keys if k], cache.get_many(*[k for k in keys if k])))
-    return found.get(keys[0]) if keys[0] else None, found.get(keys[1]) if keys[1] else None
-
-
-def used_by(kind: str, value: str) -> Optional[str]:
-    """What used this one-time value (mark_used's `by`); None while it is unused."""
-    return cache.get(f"lti1p3-used-{kind}-{value}")
+    """What used this nonce (mark_used's `by`; None while unused) and this state's login record, read together."""
+    nonce_key = _used_key("nonce", nonce) if nonce else None
+    record_key = state_key(state) if state else None
+    keys = [k for k in (nonce_key, record_key) if k]
+    found = dict(zip(keys, cache.get_many(*keys))) if keys else {}
+    return found.get(nonce_key), found.get(record_key)
 
 
 def jwks_get(url: str) -> Optional[dict]:
